@@ -1,0 +1,97 @@
+package org.headlens.cli;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.headlens.HeadlensException;
+
+/**
+ * The {@code headlens} command line: {@code headlens <command> [options]}. Errors caused by input
+ * are printed as one line (with {@code --debug}, with the stack trace) and exit with status 2.
+ */
+public final class Main {
+    /** A sub-command of the command line. */
+    interface Command {
+        /** @return one line for the usage text */
+        String summary();
+
+        /**
+         * @param args options after the command name
+         * @param out where results go
+         * @return the exit status
+         */
+        int run(Options args, PrintStream out) throws Exception;
+    }
+
+    private static Map<String, Command> commands() {
+        Map<String, Command> commands = new LinkedHashMap<>();
+        commands.put("verify-model", new VerifyModelCommand());
+        return commands;
+    }
+
+    private Main() {
+    }
+
+    /**
+     * Entry point.
+     *
+     * @param args command and options
+     */
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /**
+     * Runs a command without exiting the JVM (used by tests).
+     *
+     * @param args command and options
+     * @param out standard output
+     * @param err standard error
+     * @return exit status
+     */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        boolean debug = Arrays.asList(args).contains("--debug");
+        String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
+        Map<String, Command> commands = commands();
+        if (rest.length == 0 || rest[0].equals("--help") || rest[0].equals("-h") || rest[0].equals("help")) {
+            usage(out, commands);
+            return 0;
+        }
+        Command command = commands.get(rest[0]);
+        if (command == null) {
+            err.println("headlens: unknown command '" + rest[0] + "'");
+            usage(err, commands);
+            return 2;
+        }
+        try {
+            Options options = Options.parse(rest[0], Arrays.copyOfRange(rest, 1, rest.length));
+            if (options.flag("help")) {
+                out.println("headlens " + rest[0] + ": " + command.summary());
+                return 0;
+            }
+            return command.run(options, out);
+        } catch (HeadlensException e) {
+            err.println("headlens " + rest[0] + ": " + e.getMessage());
+            if (debug) {
+                e.printStackTrace(err);
+            }
+            return 2;
+        } catch (Exception | Error e) {
+            err.println("headlens " + rest[0] + ": internal error: " + e + " (run again with --debug for details)");
+            if (debug) {
+                e.printStackTrace(err);
+            }
+            return 1;
+        }
+    }
+
+    private static void usage(PrintStream out, Map<String, Command> commands) {
+        out.println("usage: headlens <command> [options] [--debug]");
+        out.println();
+        out.println("commands:");
+        commands.forEach((name, command) -> out.printf("  %-14s %s%n", name, command.summary()));
+        out.println();
+        out.println("headlens <command> --help describes a command's options.");
+    }
+}

@@ -1,0 +1,37 @@
+package org.headlens.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import org.headlens.forward.ReferenceCheck;
+import org.headlens.model.Lvlm;
+
+/** {@code verify-model}: compares the Java model with reference tensors from Hugging Face. */
+final class VerifyModelCommand implements Main.Command {
+    @Override
+    public String summary() {
+        return "compare a model with Hugging Face reference tensors: --model DIR --fixtures DIR [--tolerance 1e-4]";
+    }
+
+    @Override
+    public int run(Options options, PrintStream out) {
+        Path modelDir = options.path("model", null);
+        Path fixtureDir = options.path("fixtures", modelDir.toString());
+        double tolerance = options.number("tolerance", 1e-4);
+        try (Lvlm model = Lvlm.load(modelDir)) {
+            out.println("model: " + model);
+            List<ReferenceCheck.Row> rows = ReferenceCheck.compare(model, fixtureDir);
+            int width = rows.stream().mapToInt(r -> r.name().length()).max().orElse(10);
+            out.printf("%-" + width + "s  %-16s  %12s  %s%n", "tensor", "shape", "max_abs_diff", "");
+            double worst = 0;
+            for (ReferenceCheck.Row row : rows) {
+                boolean ok = row.maxAbsDiff() <= tolerance;
+                out.printf("%-" + width + "s  %-16s  %12.3e  %s%n", row.name(), row.shapeText(), row.maxAbsDiff(), ok ? "ok" : "FAIL");
+                worst = Math.max(worst, row.maxAbsDiff());
+            }
+            boolean pass = worst <= tolerance;
+            out.printf("verify-model: max_abs_diff=%.3e tensors=%d %s%n", worst, rows.size(), pass ? "OK" : "FAIL");
+            return pass ? 0 : 1;
+        }
+    }
+}

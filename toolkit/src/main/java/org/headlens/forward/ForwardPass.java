@@ -1,0 +1,165 @@
+package org.headlens.forward;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.headlens.HeadlensException;
+import org.headlens.model.DecoderLayer;
+import org.headlens.model.LanguageModel;
+import org.headlens.model.Lvlm;
+import org.headlens.model.ModelConfig;
+import org.headlens.model.Ops;
+import org.headlens.model.Rope;
+
+/**
+ * The plain full-sequence forward pass of a LLaVA model: vision tower, feature selection,
+ * projector, splicing the image embeddings in at the placeholder, decoder, final norm, head.
+ * Every intermediate is freed when the pass ends; only what {@link ForwardOptions} asks for is
+ * kept, in the returned {@link ForwardResult}.
+ */
+public final class ForwardPass {
+    private ForwardPass() {
+    }
+
+    /**
+     * Runs the model on one prompt and image.
+     *
+     * @param model the model
+     * @param inputIds prompt token ids (one placeholder, or the placeholder expanded)
+     * @param pixelValues (1, 3, H, W) preprocessed image, or null for a text-only prompt
+     * @param options what to keep
+     * @return the kept tensors; close it when done
+     */
+    public static ForwardResult run(Lvlm model, long[] inputIds, NDArray pixelValues, ForwardOptions options) {
+        ModelConfig config = model.config();
+        TokenLayout layout = TokenLayout.of(inputIds, config);
+        if (layout.hasImage() && pixelValues == null) {
+            throw new HeadlensException("the prompt has an image placeholder but no image was given");
+        }
+        if (!layout.hasImage() && pixelValues != null) {
+            throw new HeadlensException("an image was given but the prompt has no image placeholder (token id "
+                    + config.imageTokenIndex() + ")");
+        }
+        NDManager out = model.newScope();
+        Map<String, NDArray> kept = new LinkedHashMap<>();
+        try (NDScope scope = new NDScope(); NDManager work = model.newScope()) {
+            NDArray embeddings = embed(model, work, layout, pixelValues, options, kept);
+            if (options.vision()) {
+                kept.put("inputs_embeds_merged", embeddings);
+            }
+            LanguageModel decoder = model.languageModel();
+            Rope rope = Rope.of(work, config.text(), layout.positionIds(), model.computeType());
+            NDArray mask = Ops.causalMask(work, layout.length(), layout.length()).toType(model.computeType(), false);
+            NDArray hidden = embeddings;
+            for (DecoderLayer layer : decoder.layers()) {
+                int l = layer.index();
+                if (options.hiddenStates()) {
+                    kept.put("hidden_states." + l, hidden);
+                }
+                DecoderLayer.QueryKeyValue qkv = layer.queryKeyValue(hidden, rope);
+                NDArray[] attended = Ops.attention(qkv.query(), layer.perQueryHead(qkv.key()),
+                        layer.perQueryHead(qkv.value()), mask);
+                if (options.attentions()) {
+                    kept.put("attentions." + l, attended[1]);
+                }
+                if (options.queryKeyValue()) {
+                    kept.put("decoder_q_post_rope." + l, qkv.query());
+                    kept.put("decoder_k_post_rope." + l, qkv.key());
+                    kept.put("decoder_v." + l, qkv.value());
+                }
+                hidden = hidden.add(layer.outputProjection(attended[0]));
+                hidden = hidden.add(layer.mlp(hidden));
+                if (options.hiddenStates()) {
+                    kept.put("decoder_layer_output." + l, hidden);
+                }
+            }
+            NDArray normed = decoder.finalNorm(hidden);
+            if (options.hiddenStates()) {
+                kept.put("hidden_states." + decoder.layers().size(), normed);
+            }
+            NDArray last = options.allPositions() ? normed : normed.get(new NDIndex(":, -1:, :"));
+            kept.put("logits", decoder.logits(last));
+            for (NDArray tensor : kept.values()) {
+                NDScope.unregister(tensor);
+                tensor.attach(out);
+            }
+            return new ForwardResult(out, kept, layout);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    /** Token embeddings with the projected image features spliced in at the image positions. */
+    private static NDArray embed(Lvlm model, NDManager work, TokenLayout layout, NDArray pixelValues,
+            ForwardOptions options, Map<String, NDArray> kept) {
+        ModelConfig config = model.config();
+        long[] ids = layout.decoderIds().clone();
+        for (int p : layout.imagePositions()) {
+            ids[p] = 0; // placeholder rows are overwritten; id 0 keeps the lookup in range
+        }
+        NDArray text = model.languageModel().embed(work, ids);
+        if (!layout.hasImage()) {
+            return text;
+        }
+        NDArray image = imageEmbeddings(model, pixelValues.toType(model.computeType(), false), options, kept);
+        return NDArrays.concat(new NDList(
+                text.get(new NDIndex(":, :{}, :", layout.imageStart())),
+                image,
+                text.get(new NDIndex(":, {}:, :", layout.imageEnd()))), 1);
+    }
+
+    /**
+     * Vision tower, feature selection and projector for one image.
+     *
+     * @param model the model
+     * @param pixels (1, 3, H, W) in the compute type
+     * @param options what to keep
+     * @param kept where kept tensors go
+     * @return projected image embeddings (1, image tokens, text hidden)
+     */
+    static NDArray imageEmbeddings(Lvlm model, NDArray pixels, ForwardOptions options, Map<String, NDArray> kept) {
+        ModelConfig config = model.config();
+        int side = config.vision().imageSize();
+        if (pixels.getShape().dimension() != 4 || pixels.getShape().get(1) != config.vision().channels()
+                || pixels.getShape().get(2) != side || pixels.getShape().get(3) != side) {
+            throw new HeadlensException("pixel values have shape " + pixels.getShape() + ", expected (1, "
+                    + config.vision().channels() + ", " + side + ", " + side + ")");
+        }
+        int states = config.vision().layers() + 1;
+        int[] featureLayers = config.visionFeatureLayers();
+        int deepest = 0;
+        int[] resolved = new int[featureLayers.length];
+        for (int i = 0; i < featureLayers.length; i++) {
+            resolved[i] = featureLayers[i] < 0 ? states + featureLayers[i] : featureLayers[i];
+            deepest = Math.max(deepest, resolved[i]);
+        }
+        List<NDArray> hidden = model.visionTower().hiddenStates(pixels, options.vision() ? states - 1 : deepest);
+        if (options.vision()) {
+            for (int i = 0; i < hidden.size(); i++) {
+                kept.put("vision_hidden_states." + i, hidden.get(i));
+            }
+        }
+        List<NDArray> chosen = new ArrayList<>();
+        for (int index : resolved) {
+            chosen.add(hidden.get(index));
+        }
+        NDArray features = chosen.size() == 1 ? chosen.get(0) : NDArrays.concat(new NDList(chosen), -1);
+        if (config.strategyDropsFirst()) {
+            features = features.get(new NDIndex(":, 1:, :"));
+        }
+        NDArray projected = model.projector().project(features);
+        if (options.vision()) {
+            kept.put("vision_selected_features", features);
+            kept.put("projector_output", projected);
+        }
+        return projected;
+    }
+}

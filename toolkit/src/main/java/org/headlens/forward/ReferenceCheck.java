@@ -1,0 +1,117 @@
+package org.headlens.forward;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import org.headlens.HeadlensException;
+import org.headlens.model.Lvlm;
+import org.headlens.model.SafeTensors;
+
+/**
+ * Compares a model's forward pass with reference tensors saved from the Hugging Face
+ * implementation ({@code fixtures.safetensors}: inputs {@code input_ids}, optionally
+ * {@code input_ids_expanded}, {@code pixel_values}, and any tensors named as in
+ * {@link ForwardResult}). Every reference tensor the forward pass computes is compared by its
+ * maximum absolute difference.
+ */
+public final class ReferenceCheck {
+    private static final Set<String> INPUTS = Set.of("input_ids", "input_ids_expanded", "pixel_values",
+            "pixel_values_baseline", "attention_mask", "attention_mask_expanded");
+
+    /**
+     * One compared tensor.
+     *
+     * @param name tensor name (a suffix in brackets says which input produced it)
+     * @param shape reference shape
+     * @param maxAbsDiff maximum absolute difference, NaN-aware (NaN counts as infinite)
+     */
+    public record Row(String name, long[] shape, double maxAbsDiff) {
+        /** @return the shape as text, e.g. (1, 28, 128) */
+        public String shapeText() {
+            return Arrays.toString(shape).replace('[', '(').replace(']', ')');
+        }
+    }
+
+    private ReferenceCheck() {
+    }
+
+    /**
+     * Runs the comparison.
+     *
+     * @param model the model to check
+     * @param fixtureDir folder with {@code fixtures.safetensors}
+     * @return one row per compared tensor, in the reference file's order
+     */
+    public static List<Row> compare(Lvlm model, Path fixtureDir) {
+        Path file = fixtureDir.resolve("fixtures.safetensors");
+        if (!Files.isRegularFile(file)) {
+            throw new HeadlensException(file + ": not found; a fixture folder holds fixtures.safetensors and fixtures.json");
+        }
+        SafeTensors reference = SafeTensors.open(file);
+        List<Row> rows = new ArrayList<>();
+        try (NDManager manager = model.newScope()) {
+            long[] inputIds = longs(reference, "input_ids", manager);
+            NDArray pixels = reference.entries().containsKey("pixel_values") ? reference.read("pixel_values", manager) : null;
+            for (String mask : List.of("attention_mask", "attention_mask_expanded")) {
+                if (reference.entries().containsKey(mask) && Arrays.stream(longs(reference, mask, manager)).anyMatch(v -> v != 1)) {
+                    throw new HeadlensException(file + ": " + mask + " has padding; headlens runs one unpadded prompt at a time");
+                }
+            }
+            try (ForwardResult result = ForwardPass.run(model, inputIds, pixels, ForwardOptions.everything())) {
+                for (String name : reference.entries().keySet()) {
+                    if (INPUTS.contains(name)) {
+                        continue;
+                    }
+                    if (name.equals("position_ids")) {
+                        rows.add(compare(name, reference.read(name, manager),
+                                manager.create(result.layout().positionIds()).expandDims(0)));
+                    } else if (result.tensors().containsKey(name)) {
+                        rows.add(compare(name, reference.read(name, manager), result.tensor(name)));
+                    }
+                }
+            }
+            if (reference.entries().containsKey("input_ids_expanded") && reference.entries().containsKey("logits")) {
+                long[] expanded = longs(reference, "input_ids_expanded", manager);
+                try (ForwardResult result = ForwardPass.run(model, expanded, pixels,
+                        new ForwardOptions(false, false, false, false, true))) {
+                    rows.add(compare("logits[input_ids_expanded]", reference.read("logits", manager), result.logits()));
+                }
+            }
+        }
+        if (rows.isEmpty()) {
+            throw new HeadlensException(file + ": holds no tensor that headlens computes (expected names such as logits, hidden_states.0)");
+        }
+        return rows;
+    }
+
+    private static long[] longs(SafeTensors reference, String name, NDManager manager) {
+        if (!reference.entries().containsKey(name)) {
+            throw new HeadlensException(reference.file() + ": has no '" + name + "' tensor");
+        }
+        return reference.read(name, manager).toType(DataType.INT64, false).toLongArray();
+    }
+
+    private static Row compare(String name, NDArray expected, NDArray actual) {
+        long[] shape = expected.getShape().getShape();
+        if (!expected.getShape().equals(actual.getShape())) {
+            return new Row(name + " (headlens shape " + actual.getShape() + ")", shape, Double.POSITIVE_INFINITY);
+        }
+        double[] a = expected.toType(DataType.FLOAT64, false).toDoubleArray();
+        double[] b = actual.toType(DataType.FLOAT64, false).toDoubleArray();
+        double max = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = Math.abs(a[i] - b[i]);
+            if (Double.isNaN(d)) {
+                return new Row(name, shape, Double.POSITIVE_INFINITY);
+            }
+            max = Math.max(max, d);
+        }
+        return new Row(name, shape, max);
+    }
+}

@@ -1,0 +1,82 @@
+package org.headlens.forward;
+
+import java.util.Arrays;
+import java.util.stream.IntStream;
+import org.headlens.HeadlensException;
+import org.headlens.model.ModelConfig;
+
+/**
+ * Where the image sits in the decoder's sequence. LLaVA prompts hold either one placeholder
+ * token per image, which the model expands into {@code imageTokens} positions (the legacy
+ * transformers merge), or the placeholder already repeated {@code imageTokens} times (the newer
+ * processors). Both give the same decoder sequence: prefix text, image, suffix text.
+ *
+ * @param decoderIds token ids over the expanded sequence (image positions hold the placeholder id)
+ * @param imageStart first image position (equals the prefix length)
+ * @param imageLength number of image positions, 0 for a text-only prompt
+ */
+public record TokenLayout(long[] decoderIds, int imageStart, int imageLength) {
+
+    /**
+     * Finds the image in a prompt's token ids.
+     *
+     * @param inputIds prompt ids with one placeholder, or the placeholder expanded, or none
+     * @param config model config (placeholder id, image token count)
+     * @return the layout
+     */
+    public static TokenLayout of(long[] inputIds, ModelConfig config) {
+        long placeholder = config.imageTokenIndex();
+        int expected = config.imageTokens();
+        int[] at = IntStream.range(0, inputIds.length).filter(i -> inputIds[i] == placeholder).toArray();
+        if (at.length == 0) {
+            return new TokenLayout(inputIds.clone(), inputIds.length, 0);
+        }
+        if (at.length == 1) {
+            long[] expanded = new long[inputIds.length - 1 + expected];
+            System.arraycopy(inputIds, 0, expanded, 0, at[0]);
+            Arrays.fill(expanded, at[0], at[0] + expected, placeholder);
+            System.arraycopy(inputIds, at[0] + 1, expanded, at[0] + expected, inputIds.length - at[0] - 1);
+            return new TokenLayout(expanded, at[0], expected);
+        }
+        if (at.length == expected && at[expected - 1] - at[0] == expected - 1) {
+            return new TokenLayout(inputIds.clone(), at[0], expected);
+        }
+        throw new HeadlensException("the prompt has " + at.length + " image placeholder tokens (id " + placeholder
+                + "); expected one (expanded by the model) or " + expected + " in a row (already expanded)");
+    }
+
+    /** @return number of decoder positions */
+    public int length() {
+        return decoderIds.length;
+    }
+
+    /** @return true if the prompt holds an image */
+    public boolean hasImage() {
+        return imageLength > 0;
+    }
+
+    /** @return first position after the image */
+    public int imageEnd() {
+        return imageStart + imageLength;
+    }
+
+    /** @return positions of text before the image */
+    public int[] prefixPositions() {
+        return IntStream.range(0, imageStart).toArray();
+    }
+
+    /** @return image positions */
+    public int[] imagePositions() {
+        return IntStream.range(imageStart, imageEnd()).toArray();
+    }
+
+    /** @return positions of text after the image */
+    public int[] suffixPositions() {
+        return IntStream.range(imageEnd(), length()).toArray();
+    }
+
+    /** @return position ids 0..length-1 */
+    public long[] positionIds() {
+        return IntStream.range(0, length()).asLongStream().toArray();
+    }
+}

@@ -1,0 +1,226 @@
+package org.headlens.model;
+
+import ai.djl.Device;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.headlens.HeadlensException;
+
+/**
+ * A LLaVA-family vision-language model loaded from a Hugging Face folder: vision tower,
+ * projector and decoder as DJL NDArray graphs on the PyTorch engine, plus the tokenizer and
+ * image processor when the folder has them. Owns the native memory of its weights; close it.
+ *
+ * <pre>{@code
+ * try (Lvlm model = Lvlm.load(Path.of("datasets/tiny-shapes/model"))) { ... }
+ * }</pre>
+ */
+public final class Lvlm implements AutoCloseable {
+    private final Path folder;
+    private final ModelConfig config;
+    private final NDManager manager;
+    private final Weights weights;
+    private final DataType computeType;
+    private final VisionTower visionTower;
+    private final Projector projector;
+    private final LanguageModel languageModel;
+    private final ImageProcessor imageProcessor;
+    private final HuggingFaceTokenizer tokenizer;
+
+    /**
+     * How to load a model.
+     *
+     * @param computeType floating type of weights and activations (float32 default; float16 or
+     *     bfloat16 halve memory)
+     * @param device where the weights live (CPU default)
+     */
+    public record LoadOptions(DataType computeType, Device device) {
+        /** float32 on the CPU. */
+        public static LoadOptions defaults() {
+            return new LoadOptions(DataType.FLOAT32, Device.cpu());
+        }
+
+        /** @return these options with another compute type */
+        public LoadOptions withComputeType(DataType type) {
+            return new LoadOptions(type, device);
+        }
+    }
+
+    private Lvlm(Path folder, ModelConfig config, NDManager manager, Weights weights, DataType computeType,
+            ImageProcessor imageProcessor, HuggingFaceTokenizer tokenizer) {
+        this.folder = folder;
+        this.config = config;
+        this.manager = manager;
+        this.weights = weights;
+        this.computeType = computeType;
+        this.visionTower = new VisionTower(config.vision(), weights);
+        this.projector = new Projector(config, weights);
+        this.languageModel = new LanguageModel(config.text(), weights);
+        this.imageProcessor = imageProcessor;
+        this.tokenizer = tokenizer;
+    }
+
+    /**
+     * Loads a model folder in float32 on the CPU.
+     *
+     * @param folder folder with config.json and safetensors weights
+     * @return the model
+     */
+    public static Lvlm load(Path folder) {
+        return load(folder, LoadOptions.defaults());
+    }
+
+    /**
+     * Loads a model folder.
+     *
+     * @param folder folder with config.json and safetensors weights
+     * @param options compute type and device
+     * @return the model
+     */
+    public static Lvlm load(Path folder, LoadOptions options) {
+        DataType type = options.computeType();
+        if (type != DataType.FLOAT32 && type != DataType.FLOAT16 && type != DataType.BFLOAT16 && type != DataType.FLOAT64) {
+            throw new HeadlensException("compute type " + type + " is not a floating type (use float32, float16 or bfloat16)");
+        }
+        ModelConfig config = ModelConfig.read(folder);
+        ImageProcessor processor = ImageProcessor.read(folder, config.vision());
+        NDManager manager = NDManager.newBaseManager(options.device(), "PyTorch");
+        try {
+            Weights weights = Weights.load(folder, manager, type);
+            HuggingFaceTokenizer tokenizer = loadTokenizer(folder);
+            return new Lvlm(folder, config, manager, weights, type, processor, tokenizer);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    private static HuggingFaceTokenizer loadTokenizer(Path folder) {
+        Path file = folder.resolve("tokenizer.json");
+        if (!Files.isRegularFile(file)) {
+            return null;
+        }
+        try {
+            // LLaVA prompts spell the placeholder and role tokens out, so never truncate or pad.
+            return HuggingFaceTokenizer.newInstance(file, Map.of("addSpecialTokens", "true", "truncation", "false",
+                    "padding", "false", "maxLength", "1000000"));
+        } catch (IOException | RuntimeException e) {
+            throw new HeadlensException(file + ": cannot load tokenizer (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** @return the model folder */
+    public Path folder() {
+        return folder;
+    }
+
+    /** @return the parsed config */
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** @return the floating type of weights and activations */
+    public DataType computeType() {
+        return computeType;
+    }
+
+    /** @return the vision tower */
+    public VisionTower visionTower() {
+        return visionTower;
+    }
+
+    /** @return the projector */
+    public Projector projector() {
+        return projector;
+    }
+
+    /** @return the decoder */
+    public LanguageModel languageModel() {
+        return languageModel;
+    }
+
+    /** @return the image processor (from preprocessor_config.json, or the tower's default) */
+    public ImageProcessor imageProcessor() {
+        return imageProcessor;
+    }
+
+    /** @return the weights by name */
+    public Weights weights() {
+        return weights;
+    }
+
+    /**
+     * Opens a scope for the arrays of one piece of work; close it to free them.
+     *
+     * @return a sub-manager of the model's manager
+     */
+    public NDManager newScope() {
+        return manager.newSubManager();
+    }
+
+    /** @return true if the folder has a tokenizer.json */
+    public boolean hasTokenizer() {
+        return tokenizer != null;
+    }
+
+    /**
+     * Tokenizes text with the model's tokenizer, adding special tokens (e.g. LLaMA's BOS).
+     *
+     * @param text the prompt
+     * @return token ids
+     */
+    public long[] encode(String text) {
+        return requireTokenizer().encode(text).getIds();
+    }
+
+    /**
+     * Tokenizes text without special tokens, e.g. an answer word.
+     *
+     * @param text the text
+     * @return token ids
+     */
+    public long[] encodeWithoutSpecialTokens(String text) {
+        return requireTokenizer().encode(text, false, false).getIds();
+    }
+
+    /**
+     * @param ids token ids
+     * @return their text
+     */
+    public String decode(long[] ids) {
+        return requireTokenizer().decode(ids, false);
+    }
+
+    /**
+     * @param id one token id
+     * @return the token's string form, as in the vocabulary
+     */
+    public String token(long id) {
+        return requireTokenizer().decode(new long[] {id}, false);
+    }
+
+    private HuggingFaceTokenizer requireTokenizer() {
+        if (tokenizer == null) {
+            throw new HeadlensException(folder.resolve("tokenizer.json") + ": not found; this model folder has no tokenizer, so pass token ids");
+        }
+        return tokenizer;
+    }
+
+    @Override
+    public void close() {
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+        weights.close();
+        manager.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Lvlm[" + folder + ": " + config.describe() + ", " + computeType + "]";
+    }
+}

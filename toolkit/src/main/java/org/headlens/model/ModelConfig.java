@@ -1,0 +1,357 @@
+package org.headlens.model;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.headlens.HeadlensException;
+
+/**
+ * A LLaVA-family {@code config.json}, with every field the graph needs. {@code save_pretrained}
+ * omits fields that equal their defaults, so each omitted field takes the default of the
+ * {@code transformers} config class for its {@code model_type} (v4.44).
+ *
+ * @param imageTokenIndex token id of the image placeholder
+ * @param projectorActivation activation between the projector's two linear layers
+ * @param visionFeatureLayers vision hidden-state indices whose features are used (concatenated)
+ * @param visionFeatureSelectStrategy {@code default} (drop the CLS token) or {@code full}
+ * @param vision the vision tower's config
+ * @param text the decoder's config
+ */
+public record ModelConfig(
+        long imageTokenIndex,
+        String projectorActivation,
+        int[] visionFeatureLayers,
+        String visionFeatureSelectStrategy,
+        VisionConfig vision,
+        TextConfig text) {
+
+    /** Model types this version of headlens can build. */
+    public static final Set<String> SUPPORTED_TOP = Set.of("llava");
+    /** Vision tower types this version of headlens can build. */
+    public static final Set<String> SUPPORTED_VISION = Set.of("clip_vision_model", "siglip_vision_model");
+    /** Decoder types this version of headlens can build. */
+    public static final Set<String> SUPPORTED_TEXT = Set.of("llama", "qwen2");
+
+    /**
+     * Vision tower configuration (CLIP or SigLIP).
+     *
+     * @param modelType {@code clip_vision_model} or {@code siglip_vision_model}
+     * @param hiddenSize width of the tower
+     * @param intermediateSize MLP width
+     * @param layers number of encoder layers
+     * @param heads attention heads
+     * @param channels image channels
+     * @param imageSize input side in pixels
+     * @param patchSize patch side in pixels
+     * @param activation MLP activation name as in transformers
+     * @param layerNormEps LayerNorm epsilon
+     */
+    public record VisionConfig(String modelType, int hiddenSize, int intermediateSize, int layers, int heads,
+            int channels, int imageSize, int patchSize, String activation, double layerNormEps) {
+        /** @return true for CLIP (CLS token, pre-LayerNorm, conv without bias) */
+        public boolean isClip() {
+            return modelType.equals("clip_vision_model");
+        }
+
+        /** @return patches per side */
+        public int patchesPerSide() {
+            return imageSize / patchSize;
+        }
+
+        /** @return tokens the tower produces, including CLIP's CLS token */
+        public int tokens() {
+            return patchesPerSide() * patchesPerSide() + (isClip() ? 1 : 0);
+        }
+    }
+
+    /**
+     * Decoder configuration (LLaMA or Qwen2).
+     *
+     * @param modelType {@code llama} or {@code qwen2}
+     * @param vocabSize vocabulary size
+     * @param hiddenSize residual width
+     * @param intermediateSize MLP width
+     * @param layers number of decoder layers
+     * @param heads query heads
+     * @param keyValueHeads key/value heads (grouped-query attention when fewer than heads)
+     * @param headDim width of one head
+     * @param rmsNormEps RMSNorm epsilon
+     * @param ropeTheta RoPE base
+     * @param ropeLinearFactor position divisor of linear RoPE scaling (1 for none)
+     * @param attentionBias whether q/k/v projections have biases (always for Qwen2)
+     * @param tieWordEmbeddings whether lm_head shares the embedding matrix
+     */
+    public record TextConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize, int layers,
+            int heads, int keyValueHeads, int headDim, double rmsNormEps, double ropeTheta, double ropeLinearFactor,
+            boolean attentionBias, boolean tieWordEmbeddings) {
+        /** @return query heads that share one key/value head */
+        public int groupSize() {
+            return heads / keyValueHeads;
+        }
+    }
+
+    /**
+     * Reads {@code config.json} from a model folder.
+     *
+     * @param modelDir the folder
+     * @return the config with defaults filled in
+     */
+    public static ModelConfig read(Path modelDir) {
+        Path file = modelDir.resolve("config.json");
+        if (!Files.isRegularFile(file)) {
+            throw new HeadlensException(file + ": not found; a model folder needs the config.json that save_pretrained writes");
+        }
+        JsonObject json;
+        try {
+            JsonElement parsed = JsonParser.parseString(Files.readString(file));
+            if (!parsed.isJsonObject()) {
+                throw new HeadlensException(file + ": not a JSON object");
+            }
+            json = parsed.getAsJsonObject();
+        } catch (IOException e) {
+            throw new HeadlensException(file + ": cannot read (" + e.getMessage() + ")", e);
+        } catch (com.google.gson.JsonParseException e) {
+            throw new HeadlensException(file + ": not valid JSON (" + e.getMessage() + ")");
+        }
+        return parse(file, json);
+    }
+
+    /**
+     * Builds a config from parsed JSON.
+     *
+     * @param file where the JSON came from, for messages
+     * @param json the top-level object
+     * @return the config
+     */
+    public static ModelConfig parse(Path file, JsonObject json) {
+        Fields top = new Fields(file, "", json);
+        String modelType = top.string("model_type", null);
+        if (modelType == null || !SUPPORTED_TOP.contains(modelType)) {
+            throw new HeadlensException(file + ": model_type '" + modelType + "' is not supported; supported: "
+                    + SUPPORTED_TOP + " with vision towers " + SUPPORTED_VISION + " and decoders " + SUPPORTED_TEXT);
+        }
+        JsonObject visionJson = top.object("vision_config");
+        VisionConfig vision = visionJson == null ? llavaDefaultVision() : vision(new Fields(file, "vision_config.", visionJson));
+        JsonObject textJson = top.object("text_config");
+        TextConfig text = text(new Fields(file, "text_config.", textJson == null ? new JsonObject() : textJson));
+
+        int[] featureLayers;
+        JsonElement layerElement = json.get("vision_feature_layer");
+        if (layerElement == null || layerElement.isJsonNull()) {
+            featureLayers = new int[] {-2};
+        } else if (layerElement.isJsonArray()) {
+            featureLayers = new int[layerElement.getAsJsonArray().size()];
+            for (int i = 0; i < featureLayers.length; i++) {
+                featureLayers[i] = layerElement.getAsJsonArray().get(i).getAsInt();
+            }
+        } else {
+            featureLayers = new int[] {top.integer("vision_feature_layer", -2)};
+        }
+        for (int layer : featureLayers) {
+            int states = vision.layers() + 1;
+            if (layer < -states || layer >= states) {
+                throw new HeadlensException(file + ": vision_feature_layer " + layer + " is outside the tower's "
+                        + states + " hidden states (embeddings plus " + vision.layers() + " layers)");
+            }
+        }
+        String strategy = top.string("vision_feature_select_strategy", "default");
+        if (!strategy.equals("default") && !strategy.equals("full")) {
+            throw new HeadlensException(file + ": vision_feature_select_strategy '" + strategy
+                    + "' is not supported; supported: default, full");
+        }
+        return new ModelConfig(top.integer("image_token_index", 32000),
+                top.string("projector_hidden_act", "gelu"), featureLayers, strategy, vision, text);
+    }
+
+    /** @return number of image tokens one image becomes in the decoder */
+    public int imageTokens() {
+        return strategyDropsFirst() ? vision.tokens() - 1 : vision.tokens();
+    }
+
+    /** @return true when the first vision token (CLIP's CLS) is dropped */
+    public boolean strategyDropsFirst() {
+        return visionFeatureSelectStrategy.equals("default");
+    }
+
+    // LlavaConfig builds this CLIP config when vision_config is absent (the LLaVA-1.5 tower).
+    private static VisionConfig llavaDefaultVision() {
+        return new VisionConfig("clip_vision_model", 1024, 4096, 24, 16, 3, 336, 14, "quick_gelu", 1e-5);
+    }
+
+    private static VisionConfig vision(Fields f) {
+        String type = f.string("model_type", "clip_vision_model");
+        if (!SUPPORTED_VISION.contains(type)) {
+            throw new HeadlensException(f.file + ": vision_config.model_type '" + type
+                    + "' is not supported; supported: " + SUPPORTED_VISION);
+        }
+        boolean clip = type.equals("clip_vision_model");
+        VisionConfig config = new VisionConfig(type,
+                f.positive("hidden_size", 768),
+                f.positive("intermediate_size", 3072),
+                f.positive("num_hidden_layers", 12),
+                f.positive("num_attention_heads", 12),
+                f.positive("num_channels", 3),
+                f.positive("image_size", 224),
+                f.positive("patch_size", clip ? 32 : 16),
+                f.string("hidden_act", clip ? "quick_gelu" : "gelu_pytorch_tanh"),
+                f.number("layer_norm_eps", clip ? 1e-5 : 1e-6));
+        if (config.hiddenSize() % config.heads() != 0) {
+            throw f.contradiction("hidden_size " + config.hiddenSize() + " is not a multiple of num_attention_heads " + config.heads());
+        }
+        if (config.imageSize() % config.patchSize() != 0) {
+            throw f.contradiction("image_size " + config.imageSize() + " is not a multiple of patch_size " + config.patchSize());
+        }
+        return config;
+    }
+
+    private static TextConfig text(Fields f) {
+        String type = f.string("model_type", "llama");
+        if (!SUPPORTED_TEXT.contains(type)) {
+            throw new HeadlensException(f.file + ": text_config.model_type '" + type
+                    + "' is not supported; supported: " + SUPPORTED_TEXT);
+        }
+        boolean qwen = type.equals("qwen2");
+        int hidden = f.positive("hidden_size", 4096);
+        int heads = f.positive("num_attention_heads", 32);
+        int kvHeads = f.positive("num_key_value_heads", qwen ? 32 : heads);
+        int headDim = f.positive("head_dim", hidden / heads);
+        if (!f.has("head_dim") && hidden % heads != 0) {
+            throw f.contradiction("hidden_size " + hidden + " is not a multiple of num_attention_heads " + heads);
+        }
+        if (heads % kvHeads != 0) {
+            throw f.contradiction("num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
+        }
+        String activation = f.string("hidden_act", "silu");
+        if (!activation.equals("silu")) {
+            throw f.contradiction("hidden_act '" + activation + "' is not supported for the decoder (supported: silu)");
+        }
+        double linearFactor = 1.0;
+        JsonObject scaling = f.object("rope_scaling");
+        if (scaling != null) {
+            String kind = scaling.has("rope_type") ? scaling.get("rope_type").getAsString()
+                    : scaling.has("type") ? scaling.get("type").getAsString() : "default";
+            if (kind.equals("linear")) {
+                linearFactor = scaling.get("factor").getAsDouble();
+            } else if (!kind.equals("default")) {
+                throw f.contradiction("rope_scaling type '" + kind + "' is not supported (supported: none, linear)");
+            }
+        }
+        return new TextConfig(type,
+                f.positive("vocab_size", qwen ? 151936 : 32000),
+                hidden,
+                f.positive("intermediate_size", qwen ? 22016 : 11008),
+                f.positive("num_hidden_layers", 32),
+                heads, kvHeads, headDim,
+                f.number("rms_norm_eps", 1e-6),
+                f.number("rope_theta", 10000.0),
+                linearFactor,
+                qwen || f.bool("attention_bias", false),
+                f.bool("tie_word_embeddings", false));
+    }
+
+    /** Typed access to one JSON object with file-and-field error messages. */
+    private static final class Fields {
+        final Path file;
+        final String prefix;
+        final JsonObject json;
+
+        Fields(Path file, String prefix, JsonObject json) {
+            this.file = file;
+            this.prefix = prefix;
+            this.json = json;
+        }
+
+        boolean has(String key) {
+            return json.has(key) && !json.get(key).isJsonNull();
+        }
+
+        JsonObject object(String key) {
+            if (!has(key)) {
+                return null;
+            }
+            if (!json.get(key).isJsonObject()) {
+                throw wrong(key, "an object");
+            }
+            return json.getAsJsonObject(key);
+        }
+
+        String string(String key, String fallback) {
+            if (!has(key)) {
+                return fallback;
+            }
+            try {
+                return json.get(key).getAsString();
+            } catch (RuntimeException e) {
+                throw wrong(key, "a string");
+            }
+        }
+
+        int integer(String key, int fallback) {
+            if (!has(key)) {
+                return fallback;
+            }
+            try {
+                double value = json.get(key).getAsDouble();
+                if (value != Math.rint(value) || Math.abs(value) > Integer.MAX_VALUE) {
+                    throw wrong(key, "an integer");
+                }
+                return (int) value;
+            } catch (NumberFormatException | UnsupportedOperationException | IllegalStateException e) {
+                throw wrong(key, "an integer");
+            }
+        }
+
+        int positive(String key, int fallback) {
+            int value = integer(key, fallback);
+            if (value <= 0) {
+                throw wrong(key, "a positive integer");
+            }
+            return value;
+        }
+
+        double number(String key, double fallback) {
+            if (!has(key)) {
+                return fallback;
+            }
+            try {
+                return json.get(key).getAsDouble();
+            } catch (RuntimeException e) {
+                throw wrong(key, "a number");
+            }
+        }
+
+        boolean bool(String key, boolean fallback) {
+            if (!has(key)) {
+                return fallback;
+            }
+            try {
+                return json.get(key).getAsBoolean();
+            } catch (RuntimeException e) {
+                throw wrong(key, "true or false");
+            }
+        }
+
+        HeadlensException wrong(String key, String expected) {
+            return new HeadlensException(file + ": " + prefix + key + " is " + json.get(key) + ", expected " + expected);
+        }
+
+        HeadlensException contradiction(String what) {
+            return new HeadlensException(file + ": " + prefix.replaceAll("\\.$", "") + ": " + what);
+        }
+    }
+
+    /** @return a short description such as "llava: clip_vision_model 2x32 -> llama 3x64 (4 heads, 2 kv)" */
+    public String describe() {
+        List<String> parts = new ArrayList<>();
+        parts.add(vision.modelType() + " " + vision.layers() + " layers x " + vision.hiddenSize());
+        parts.add(text.modelType() + " " + text.layers() + " layers x " + text.hiddenSize()
+                + " (" + text.heads() + " heads, " + text.keyValueHeads() + " key/value heads)");
+        return String.join(" -> ", parts) + ", " + imageTokens() + " image tokens";
+    }
+}

@@ -1,0 +1,131 @@
+package org.headlens.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
+
+/**
+ * The few tensor functions the graph is made of, written once so that the vision tower, the
+ * projector and the decoder share the exact same numerics as the Hugging Face reference.
+ *
+ * <p>Every function takes the activation first, so results belong to the activation's manager,
+ * never to the manager that owns the weights.
+ */
+public final class Ops {
+    private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
+
+    private Ops() {
+    }
+
+    /**
+     * {@code x W^T + b}, the layout of {@code torch.nn.Linear}.
+     *
+     * @param x input (..., in)
+     * @param weight (out, in)
+     * @param bias (out) or null
+     * @return (..., out)
+     */
+    public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        return bias == null ? Linear.linear(x, weight).singletonOrThrow() : Linear.linear(x, weight, bias).singletonOrThrow();
+    }
+
+    /**
+     * LayerNorm over the last axis.
+     *
+     * @param x input
+     * @param weight scale
+     * @param bias shift
+     * @param eps epsilon
+     * @return normalised x
+     */
+    public static NDArray layerNorm(NDArray x, NDArray weight, NDArray bias, double eps) {
+        return LayerNorm.layerNorm(x, new Shape(x.getShape().getShape()[x.getShape().dimension() - 1]), weight, bias, (float) eps)
+                .singletonOrThrow();
+    }
+
+    /**
+     * LLaMA's RMSNorm, {@code weight * x / sqrt(mean(x^2) + eps)}, computed in float32 as
+     * transformers does, then cast back to the input's type.
+     *
+     * @param x input
+     * @param weight scale
+     * @param eps epsilon
+     * @return normalised x
+     */
+    public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
+        NDArray x32 = x.toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
+        NDArray variance = x32.square().mean(new int[] {-1}, true);
+        NDArray normed = x32.div(variance.add(eps).sqrt());
+        return normed.toType(x.getDataType(), false).mul(weight);
+    }
+
+    /**
+     * Applies an activation by its transformers name.
+     *
+     * @param name {@code gelu}, {@code quick_gelu}, {@code gelu_pytorch_tanh}, {@code gelu_new}, {@code silu}
+     * @param x input
+     * @return activated x
+     */
+    public static NDArray activation(String name, NDArray x) {
+        switch (name) {
+            case "gelu":
+                return Activation.gelu(x);
+            case "quick_gelu":
+                return x.mul(Activation.sigmoid(x.mul(1.702)));
+            case "gelu_pytorch_tanh":
+            case "gelu_new":
+            case "gelu_fast":
+                NDArray inner = x.add(x.pow(3).mul(0.044715)).mul(SQRT_2_OVER_PI);
+                return x.mul(inner.tanh().add(1)).mul(0.5);
+            case "silu":
+            case "swish":
+                return x.mul(Activation.sigmoid(x));
+            default:
+                throw new org.headlens.HeadlensException("activation '" + name
+                        + "' is not supported (supported: gelu, quick_gelu, gelu_pytorch_tanh, gelu_new, silu)");
+        }
+    }
+
+    /**
+     * Scaled dot-product attention that also returns the softmax weights.
+     *
+     * @param query (B, H, Tq, d)
+     * @param key (B, H, Tk, d)
+     * @param value (B, H, Tk, d)
+     * @param additiveMask broadcastable to (B, H, Tq, Tk), 0 where allowed and a large negative
+     *     number where blocked; null for no mask
+     * @return attention output (B, H, Tq, d) and weights (B, H, Tq, Tk)
+     */
+    public static NDArray[] attention(NDArray query, NDArray key, NDArray value, NDArray additiveMask) {
+        long headDim = query.getShape().get(query.getShape().dimension() - 1);
+        NDArray scores = query.matMul(key.swapAxes(-1, -2)).div(Math.sqrt(headDim));
+        if (additiveMask != null) {
+            scores = scores.add(additiveMask);
+        }
+        NDArray weights = scores.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).softmax(-1).toType(query.getDataType(), false);
+        return new NDArray[] {weights.matMul(value), weights};
+    }
+
+    /**
+     * A causal additive mask: 0 on and below the diagonal, the most negative float above it, as
+     * transformers' eager attention builds it.
+     *
+     * @param manager owner of the mask
+     * @param queries number of query positions (the last {@code queries} of {@code keys})
+     * @param keys number of key positions
+     * @return (queries, keys) mask
+     */
+    public static NDArray causalMask(NDManager manager, int queries, int keys) {
+        float[] mask = new float[queries * keys];
+        int offset = keys - queries;
+        for (int q = 0; q < queries; q++) {
+            for (int k = q + offset + 1; k < keys; k++) {
+                mask[q * keys + k] = -Float.MAX_VALUE;
+            }
+        }
+        return manager.create(mask, new Shape(queries, keys));
+    }
+}

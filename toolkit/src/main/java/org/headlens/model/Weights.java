@@ -1,0 +1,250 @@
+package org.headlens.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.headlens.HeadlensException;
+
+/**
+ * The parameters of a model folder, by their Hugging Face names, converted to one compute type
+ * and owned by one {@link NDManager}.
+ *
+ * <p>Names are normalised to the layout transformers 4.44 writes for LLaVA
+ * ({@code language_model.model.*}, {@code language_model.lm_head.*}, {@code vision_tower.*},
+ * {@code multi_modal_projector.*}); the newer layout ({@code model.language_model.*},
+ * {@code lm_head.*}) is accepted too. Only safetensors are read: pickle checkpoints can run
+ * arbitrary code when loaded, so they are refused.
+ */
+public final class Weights implements AutoCloseable {
+    /** File endings of pickle-based checkpoints, which are never opened. */
+    public static final List<String> PICKLE_ENDINGS = List.of(".bin", ".pt", ".pth", ".ckpt", ".pkl");
+
+    private final Path folder;
+    private final NDManager manager;
+    private final Map<String, NDArray> tensors;
+    private final Map<String, Path> sourceFile;
+
+    private Weights(Path folder, NDManager manager, Map<String, NDArray> tensors, Map<String, Path> sourceFile) {
+        this.folder = folder;
+        this.manager = manager;
+        this.tensors = tensors;
+        this.sourceFile = sourceFile;
+    }
+
+    /**
+     * Loads every tensor of a model folder.
+     *
+     * @param folder model folder with {@code model.safetensors} or an index and shards
+     * @param manager owner of the loaded tensors
+     * @param computeType floating type every floating tensor is converted to
+     * @return the weights
+     */
+    public static Weights load(Path folder, NDManager manager, DataType computeType) {
+        List<Path> files = safetensorsFiles(folder);
+        Map<String, NDArray> tensors = new LinkedHashMap<>();
+        Map<String, Path> sourceFile = new LinkedHashMap<>();
+        for (Path file : files) {
+            SafeTensors index = SafeTensors.open(file);
+            for (String name : index.entries().keySet()) {
+                String canonical = canonicalName(name);
+                if (tensors.containsKey(canonical)) {
+                    throw new HeadlensException(file + ": tensor '" + name + "' is also in " + sourceFile.get(canonical));
+                }
+                NDArray stored = index.read(name, manager);
+                NDArray converted = stored;
+                if (stored.getDataType().isFloating() && stored.getDataType() != computeType) {
+                    converted = stored.toType(computeType, false);
+                    stored.close();
+                }
+                converted.setName(canonical);
+                tensors.put(canonical, converted);
+                sourceFile.put(canonical, file);
+            }
+        }
+        return new Weights(folder, manager, tensors, sourceFile);
+    }
+
+    /**
+     * Lists the safetensors files of a model folder: the shards named by
+     * {@code model.safetensors.index.json}, or {@code model.safetensors}, refusing pickle files.
+     *
+     * @param folder model folder
+     * @return files to read
+     */
+    public static List<Path> safetensorsFiles(Path folder) {
+        if (!Files.isDirectory(folder)) {
+            throw new HeadlensException(folder + ": not a folder; pass the folder that holds config.json and the weights");
+        }
+        Path indexFile = folder.resolve("model.safetensors.index.json");
+        if (Files.isRegularFile(indexFile)) {
+            return shardsFromIndex(indexFile);
+        }
+        Path single = folder.resolve("model.safetensors");
+        if (Files.isRegularFile(single)) {
+            return List.of(single);
+        }
+        List<Path> pickles = new ArrayList<>();
+        try (Stream<Path> list = Files.list(folder)) {
+            list.filter(p -> isPickle(p.getFileName().toString())).sorted().forEach(pickles::add);
+        } catch (IOException e) {
+            throw new HeadlensException(folder + ": cannot list (" + e.getMessage() + ")", e);
+        }
+        if (!pickles.isEmpty()) {
+            throw refusePickle(pickles.get(0));
+        }
+        throw new HeadlensException(folder + ": no model.safetensors or model.safetensors.index.json found");
+    }
+
+    /** @return true if a file name ends like a pickle checkpoint */
+    public static boolean isPickle(String fileName) {
+        String lower = fileName.toLowerCase(Locale.ROOT);
+        return PICKLE_ENDINGS.stream().anyMatch(lower::endsWith);
+    }
+
+    /**
+     * The error for a pickle checkpoint: why it is refused and how to convert it.
+     *
+     * @param file the pickle file
+     * @return the error to throw
+     */
+    public static HeadlensException refusePickle(Path file) {
+        return new HeadlensException(file + ": pickle checkpoints are refused, because loading one can run arbitrary code. "
+                + "Convert it once, in a trusted Python environment, with "
+                + "model = AutoModelForVision2Seq.from_pretrained(dir); model.save_pretrained(out, safe_serialization=True)");
+    }
+
+    private static List<Path> shardsFromIndex(Path indexFile) {
+        JsonObject map;
+        try {
+            JsonObject json = JsonParser.parseString(Files.readString(indexFile)).getAsJsonObject();
+            map = json.getAsJsonObject("weight_map");
+            if (map == null) {
+                throw new HeadlensException(indexFile + ": no weight_map object");
+            }
+        } catch (IOException e) {
+            throw new HeadlensException(indexFile + ": cannot read (" + e.getMessage() + ")", e);
+        } catch (RuntimeException e) {
+            if (e instanceof HeadlensException) {
+                throw e;
+            }
+            throw new HeadlensException(indexFile + ": not a valid index (" + e.getMessage() + ")");
+        }
+        Set<String> shardNames = new LinkedHashSet<>();
+        map.entrySet().forEach(entry -> shardNames.add(entry.getValue().getAsString()));
+        List<Path> shards = new ArrayList<>();
+        Path folder = indexFile.getParent();
+        for (String name : shardNames) {
+            Path shard = folder.resolve(name).normalize();
+            if (!shard.startsWith(folder.normalize()) || name.contains("/") || name.contains("\\")) {
+                throw new HeadlensException(indexFile + ": shard '" + name + "' is not a file name inside the model folder");
+            }
+            if (isPickle(name)) {
+                throw refusePickle(shard);
+            }
+            if (!Files.isRegularFile(shard)) {
+                throw new HeadlensException(indexFile + ": names shard '" + name + "', which is missing from " + folder);
+            }
+            shards.add(shard);
+        }
+        return shards;
+    }
+
+    /**
+     * Maps the newer LLaVA parameter layout onto the 4.44 one.
+     *
+     * @param name a parameter name as stored
+     * @return the canonical name
+     */
+    static String canonicalName(String name) {
+        if (name.startsWith("model.language_model.")) {
+            return "language_model.model." + name.substring("model.language_model.".length());
+        }
+        if (name.startsWith("model.vision_tower.")) {
+            return name.substring("model.".length());
+        }
+        if (name.startsWith("model.multi_modal_projector.")) {
+            return name.substring("model.".length());
+        }
+        if (name.startsWith("lm_head.")) {
+            return "language_model." + name;
+        }
+        return name;
+    }
+
+    /**
+     * Returns a required tensor after checking its shape.
+     *
+     * @param name canonical name
+     * @param shape expected shape
+     * @return the tensor
+     */
+    public NDArray get(String name, long... shape) {
+        NDArray tensor = tensors.get(name);
+        if (tensor == null) {
+            throw new HeadlensException(folder + ": tensor '" + name + "' is missing from the weights");
+        }
+        if (!tensor.getShape().equals(new Shape(shape))) {
+            throw new HeadlensException(sourceFile.get(name) + ": tensor '" + name + "' has shape "
+                    + tensor.getShape() + " but config.json implies " + new Shape(shape));
+        }
+        return tensor;
+    }
+
+    /**
+     * Returns an optional tensor (e.g. a bias), checking its shape when present.
+     *
+     * @param name canonical name
+     * @param shape expected shape
+     * @return the tensor or null
+     */
+    public NDArray optional(String name, long... shape) {
+        return tensors.containsKey(name) ? get(name, shape) : null;
+    }
+
+    /** @return true if the tensor exists */
+    public boolean has(String name) {
+        return tensors.containsKey(name);
+    }
+
+    /** @return every canonical tensor name */
+    public Set<String> names() {
+        return new TreeSet<>(tensors.keySet());
+    }
+
+    /** @return the model folder */
+    public Path folder() {
+        return folder;
+    }
+
+    /** @return the manager owning every tensor */
+    public NDManager manager() {
+        return manager;
+    }
+
+    @Override
+    public void close() {
+        tensors.values().forEach(NDArray::close);
+        tensors.clear();
+    }
+
+    @Override
+    public String toString() {
+        return "Weights[" + folder + ", " + tensors.size() + " tensors, e.g. " + Arrays.toString(tensors.keySet().stream().limit(2).toArray()) + "]";
+    }
+}
