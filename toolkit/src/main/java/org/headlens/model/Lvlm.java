@@ -34,8 +34,8 @@ public final class Lvlm implements AutoCloseable {
     /**
      * How to load a model.
      *
-     * @param computeType floating type of weights and activations (float32 default; float16 or
-     *     bfloat16 halve memory)
+     * @param computeType floating type of weights and activations (float32 default; float16
+     *     halves memory; bfloat16 checkpoints are widened to the compute type on load)
      * @param device where the weights live (CPU default)
      */
     public record LoadOptions(DataType computeType, Device device) {
@@ -83,8 +83,10 @@ public final class Lvlm implements AutoCloseable {
      */
     public static Lvlm load(Path folder, LoadOptions options) {
         DataType type = options.computeType();
-        if (type != DataType.FLOAT32 && type != DataType.FLOAT16 && type != DataType.BFLOAT16 && type != DataType.FLOAT64) {
-            throw new HeadlensException("compute type " + type + " is not a floating type (use float32, float16 or bfloat16)");
+        if (type != DataType.FLOAT32 && type != DataType.FLOAT16 && type != DataType.FLOAT64) {
+            // bfloat16 weights are read (widened exactly to float32); DJL 0.36's PyTorch engine
+            // aborts the process on bfloat16 arrays, so they cannot be the compute type.
+            throw new HeadlensException("compute type " + type + " is not supported; use float32 (default), float16 or float64");
         }
         ModelConfig config = ModelConfig.read(folder);
         ImageProcessor processor = ImageProcessor.read(folder, config.vision());

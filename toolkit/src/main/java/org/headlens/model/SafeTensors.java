@@ -199,7 +199,6 @@ public final class SafeTensors {
             case "F64": return DataType.FLOAT64;
             case "F32": return DataType.FLOAT32;
             case "F16": return DataType.FLOAT16;
-            case "BF16": return DataType.BFLOAT16;
             case "I64": return DataType.INT64;
             case "I32": return DataType.INT32;
             case "I16": return DataType.INT16;
@@ -215,7 +214,6 @@ public final class SafeTensors {
             case FLOAT64: return "F64";
             case FLOAT32: return "F32";
             case FLOAT16: return "F16";
-            case BFLOAT16: return "BF16";
             case INT64: return "I64";
             case INT32: return "I32";
             case INT16: return "I16";
@@ -263,7 +261,9 @@ public final class SafeTensors {
             buffer.limit((int) length);
             readFully(channel, buffer, dataStart + entry.begin());
             buffer.flip();
-            NDArray array = manager.create(buffer, entry.djlShape(), djlType(entry.dtype()));
+            NDArray array = entry.dtype().equals("BF16")
+                    ? manager.create(widenBfloat16(buffer), entry.djlShape(), DataType.FLOAT32)
+                    : manager.create(buffer, entry.djlShape(), djlType(entry.dtype()));
             array.setName(name);
             return array;
         } catch (IOException e) {
@@ -327,6 +327,18 @@ public final class SafeTensors {
         } catch (IOException e) {
             throw new HeadlensException(file + ": cannot write (" + e.getMessage() + ")", e);
         }
+    }
+
+    /**
+     * bfloat16 is the top half of a float32, so widening is exact. It is done here because the
+     * PyTorch engine of DJL 0.36 aborts the process when asked to hold a bfloat16 array.
+     */
+    private static ByteBuffer widenBfloat16(ByteBuffer halves) {
+        ByteBuffer floats = ByteBuffer.allocateDirect(halves.remaining() * 2).order(ByteOrder.LITTLE_ENDIAN);
+        while (halves.hasRemaining()) {
+            floats.putInt((halves.getShort() & 0xffff) << 16);
+        }
+        return floats.flip();
     }
 
     private static void readFully(FileChannel channel, ByteBuffer buffer, long position) throws IOException {

@@ -1,0 +1,101 @@
+package org.headlens.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import java.awt.Color;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javax.imageio.ImageIO;
+import org.headlens.Fixtures;
+import org.headlens.HeadlensException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TokenizerAndImageTest {
+    private static Path modelWithTokenizer(Path dir) throws Exception {
+        Path source = Fixtures.model("llava-clip-llama");
+        Files.copy(source.resolve("config.json"), dir.resolve("config.json"));
+        Files.copy(source.resolve("model.safetensors"), dir.resolve("model.safetensors"));
+        StringBuilder vocab = new StringBuilder("\"<unk>\":0,\"<s>\":1,\"USER\":2,\":\":3,\"ASSISTANT\":4,\"what\":5,\"shape\":6,\"?\":7,\"circle\":8");
+        Files.writeString(dir.resolve("tokenizer.json"), "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,"
+                + "\"added_tokens\":[{\"id\":127,\"content\":\"<image>\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,"
+                + "\"normalized\":false,\"special\":true},{\"id\":1,\"content\":\"<s>\",\"single_word\":false,\"lstrip\":false,"
+                + "\"rstrip\":false,\"normalized\":false,\"special\":true}],"
+                + "\"normalizer\":null,\"pre_tokenizer\":{\"type\":\"Whitespace\"},"
+                + "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\",\"type_id\":0}},"
+                + "{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],\"pair\":[{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],"
+                + "\"special_tokens\":{\"<s>\":{\"id\":\"<s>\",\"ids\":[1],\"tokens\":[\"<s>\"]}}},\"decoder\":null,"
+                + "\"model\":{\"type\":\"WordLevel\",\"vocab\":{" + vocab + ",\"<image>\":127},\"unk_token\":\"<unk>\"}}");
+        return dir;
+    }
+
+    @Test
+    void tokenizerJsonIsLoadedThroughDjlTokenizers(@TempDir Path dir) throws Exception {
+        try (Lvlm model = Lvlm.load(modelWithTokenizer(dir))) {
+            assertTrue(model.hasTokenizer());
+            assertArrayEquals(new long[] {1, 2, 3, 127, 5, 6, 7, 4, 3}, model.encode("USER: <image> what shape? ASSISTANT:"));
+            assertArrayEquals(new long[] {8}, model.encodeWithoutSpecialTokens("circle"));
+            assertEquals("circle", model.token(8));
+        }
+    }
+
+    @Test
+    void withoutTokenizerJsonEncodingSaysWhatIsMissing() {
+        try (Lvlm model = Lvlm.load(Fixtures.model("llava-clip-llama"))) {
+            HeadlensException e = assertThrows(HeadlensException.class, () -> model.encode("hi"));
+            assertTrue(e.getMessage().contains("tokenizer.json"), e.getMessage());
+        }
+    }
+
+    @Test
+    void preprocessingResizesCropsRescalesAndNormalises(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("preprocessor_config.json"), "{\"do_resize\":true,\"size\":{\"shortest_edge\":32},"
+                + "\"resample\":3,\"do_center_crop\":true,\"crop_size\":{\"height\":32,\"width\":32},\"do_rescale\":true,"
+                + "\"rescale_factor\":0.00392156862745098,\"do_normalize\":true,\"image_mean\":[0.5,0.25,0.0],\"image_std\":[0.5,0.25,1.0]}");
+        ModelConfig config = ModelConfig.read(Fixtures.model("llava-clip-llama"));
+        ImageProcessor processor = ImageProcessor.read(dir, config.vision());
+        // a wide image whose left and right thirds are cut away by the centre crop
+        BufferedImage image = new BufferedImage(300, 100, BufferedImage.TYPE_INT_RGB);
+        var g = image.createGraphics();
+        g.setColor(Color.RED);
+        g.fillRect(0, 0, 300, 100);
+        g.setColor(new Color(51, 102, 255));
+        g.fillRect(90, 0, 120, 100);
+        g.dispose();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            var pixels = processor.pixelValues(manager, image);
+            assertEquals(new ai.djl.ndarray.types.Shape(1, 3, 32, 32), pixels.getShape());
+            float[] v = pixels.toFloatArray();
+            // centre pixel: (51/255 - 0.5)/0.5, (102/255 - 0.25)/0.25, (255/255 - 0)/1
+            assertEquals(51 / 255.0 / 0.5 - 1, v[16 * 32 + 16], 1e-5);
+            assertEquals((102 / 255.0 - 0.25) / 0.25, v[1024 + 16 * 32 + 16], 1e-5);
+            assertEquals(1.0, v[2048 + 16 * 32 + 16], 1e-5);
+        }
+        // grey and transparent images become RGB
+        BufferedImage grey = new BufferedImage(40, 40, BufferedImage.TYPE_BYTE_GRAY);
+        BufferedImage rgba = new BufferedImage(40, 40, BufferedImage.TYPE_INT_ARGB);
+        Path greyFile = dir.resolve("grey.png");
+        ImageIO.write(grey, "png", greyFile.toFile());
+        try (NDManager manager = NDManager.newBaseManager()) {
+            assertEquals(3, processor.pixelValues(manager, greyFile).getShape().get(1));
+            assertEquals(3, processor.pixelValues(manager, rgba).getShape().get(1));
+        }
+        Path broken = dir.resolve("broken.png");
+        Files.write(broken, new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3});
+        HeadlensException e = assertThrows(HeadlensException.class, () -> Images.read(broken));
+        assertTrue(e.getMessage().contains("broken.png"), e.getMessage());
+    }
+
+    @Test
+    void aProcessorThatDisagreesWithTheTowerIsRefused(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("preprocessor_config.json"), "{\"size\":{\"shortest_edge\":336},\"do_center_crop\":true,\"crop_size\":336}");
+        ModelConfig config = ModelConfig.read(Fixtures.model("llava-clip-llama"));
+        HeadlensException e = assertThrows(HeadlensException.class, () -> ImageProcessor.read(dir, config.vision()));
+        assertTrue(e.getMessage().contains("336x336") && e.getMessage().contains("image_size is 32"), e.getMessage());
+    }
+}
