@@ -20,7 +20,8 @@ final class VerifyModelCommand implements Main.Command {
         double tolerance = options.number("tolerance", 1e-4);
         try (Lvlm model = Lvlm.load(modelDir)) {
             out.println("model: " + model);
-            List<ReferenceCheck.Row> rows = ReferenceCheck.compare(model, fixtureDir);
+            List<ReferenceCheck.Row> rows = new java.util.ArrayList<>(ReferenceCheck.compare(model, fixtureDir));
+            rows.addAll(ReferenceCheck.compareAblations(model, fixtureDir));
             int width = rows.stream().mapToInt(r -> r.name().length()).max().orElse(10);
             out.printf("%-" + width + "s  %-16s  %12s  %s%n", "tensor", "shape", "max_abs_diff", "");
             double worst = 0;

@@ -11,12 +11,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.headlens.HeadlensException;
-import org.headlens.model.DecoderLayer;
-import org.headlens.model.LanguageModel;
 import org.headlens.model.Lvlm;
 import org.headlens.model.ModelConfig;
-import org.headlens.model.Ops;
-import org.headlens.model.Rope;
 
 /**
  * The plain full-sequence forward pass of a LLaVA model: vision tower, feature selection,
@@ -50,42 +46,13 @@ public final class ForwardPass {
         NDManager out = model.newScope();
         Map<String, NDArray> kept = new LinkedHashMap<>();
         try (NDScope scope = new NDScope(); NDManager work = model.newScope()) {
-            NDArray embeddings = embed(model, work, layout, pixelValues, options, kept);
+            NDArray embeddings = embeddings(model, work, layout, pixelValues, options, kept);
             if (options.vision()) {
                 kept.put("inputs_embeds_merged", embeddings);
             }
-            LanguageModel decoder = model.languageModel();
-            Rope rope = Rope.of(work, config.text(), layout.positionIds(), model.computeType());
-            NDArray mask = Ops.causalMask(work, layout.length(), layout.length()).toType(model.computeType(), false);
-            NDArray hidden = embeddings;
-            for (DecoderLayer layer : decoder.layers()) {
-                int l = layer.index();
-                if (options.hiddenStates()) {
-                    kept.put("hidden_states." + l, hidden);
-                }
-                DecoderLayer.QueryKeyValue qkv = layer.queryKeyValue(hidden, rope);
-                NDArray[] attended = Ops.attention(qkv.query(), layer.perQueryHead(qkv.key()),
-                        layer.perQueryHead(qkv.value()), mask);
-                if (options.attentions()) {
-                    kept.put("attentions." + l, attended[1]);
-                }
-                if (options.queryKeyValue()) {
-                    kept.put("decoder_q_post_rope." + l, qkv.query());
-                    kept.put("decoder_k_post_rope." + l, qkv.key());
-                    kept.put("decoder_v." + l, qkv.value());
-                }
-                hidden = hidden.add(layer.outputProjection(attended[0]));
-                hidden = hidden.add(layer.mlp(hidden));
-                if (options.hiddenStates()) {
-                    kept.put("decoder_layer_output." + l, hidden);
-                }
-            }
-            NDArray normed = decoder.finalNorm(hidden);
-            if (options.hiddenStates()) {
-                kept.put("hidden_states." + decoder.layers().size(), normed);
-            }
-            NDArray last = options.allPositions() ? normed : normed.get(new NDIndex(":, -1:, :"));
-            kept.put("logits", decoder.logits(last));
+            DecoderRun.Output output = DecoderRun.run(model, work, embeddings, 0, layout, layout.length(), null,
+                    DecoderRun.Interventions.none(model.config().text().layers()), kept, options, false, !options.allPositions());
+            kept.put("logits", output.logits());
             for (NDArray tensor : kept.values()) {
                 NDScope.unregister(tensor);
                 tensor.attach(out);
@@ -98,7 +65,7 @@ public final class ForwardPass {
     }
 
     /** Token embeddings with the projected image features spliced in at the image positions. */
-    private static NDArray embed(Lvlm model, NDManager work, TokenLayout layout, NDArray pixelValues,
+    static NDArray embeddings(Lvlm model, NDManager work, TokenLayout layout, NDArray pixelValues,
             ForwardOptions options, Map<String, NDArray> kept) {
         ModelConfig config = model.config();
         long[] ids = layout.decoderIds().clone();
@@ -109,7 +76,8 @@ public final class ForwardPass {
         if (!layout.hasImage()) {
             return text;
         }
-        NDArray image = imageEmbeddings(model, pixelValues.toType(model.computeType(), false), options, kept);
+        NDArray image = imageEmbeddings(model, pixelValues.toType(model.computeType(), false), options,
+                kept == null ? new java.util.HashMap<>() : kept);
         return NDArrays.concat(new NDList(
                 text.get(new NDIndex(":, :{}, :", layout.imageStart())),
                 image,

@@ -10,6 +10,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import org.headlens.HeadlensException;
+import org.headlens.ablation.Baseline;
+import org.headlens.ablation.Head;
+import org.headlens.ablation.HeadMask;
+import org.headlens.ablation.Intervention;
 import org.headlens.model.Lvlm;
 import org.headlens.model.SafeTensors;
 
@@ -86,6 +90,61 @@ public final class ReferenceCheck {
         }
         if (rows.isEmpty()) {
             throw new HeadlensException(file + ": holds no tensor that headlens computes (expected names such as logits, hidden_states.0)");
+        }
+        return rows;
+    }
+
+    /**
+     * Compares head ablation with {@code ablations.safetensors}: final-position logits of the
+     * clean run, the baseline run and every head set {@code heads.<set>} as (layer, head) rows,
+     * with {@code pixel_values_baseline} as the baseline image. Runs the fast path.
+     *
+     * @param model the model
+     * @param fixtureDir folder with {@code ablations.safetensors}
+     * @return one row per compared set, or an empty list if the folder has no ablation references
+     */
+    public static List<Row> compareAblations(Lvlm model, Path fixtureDir) {
+        Path file = fixtureDir.resolve("ablations.safetensors");
+        if (!Files.isRegularFile(file)) {
+            return List.of();
+        }
+        SafeTensors reference = SafeTensors.open(file);
+        List<Row> rows = new ArrayList<>();
+        var text = model.config().text();
+        try (NDManager manager = model.newScope()) {
+            long[] inputIds = longs(reference, "input_ids", manager);
+            NDArray pixels = reference.read("pixel_values", manager);
+            NDArray baseline = reference.read("pixel_values_baseline", manager);
+            Prompt prompt = Prompt.ofIds(model, inputIds);
+            try (InterventionEngine engine = InterventionEngine.prepare(model, prompt, pixels, Baseline.image(baseline))) {
+                List<String> names = new ArrayList<>();
+                List<Intervention> interventions = new ArrayList<>();
+                for (String name : reference.entries().keySet()) {
+                    if (name.startsWith("logits_last.")) {
+                        String set = name.substring("logits_last.".length());
+                        HeadMask mask;
+                        if (set.equals("clean")) {
+                            mask = HeadMask.none(text.layers(), text.heads());
+                        } else if (set.equals("baseline")) {
+                            mask = HeadMask.all(text.layers(), text.heads());
+                        } else {
+                            long[] pairs = longs(reference, "heads." + set, manager);
+                            List<Head> heads = new ArrayList<>();
+                            for (int i = 0; i + 1 < pairs.length; i += 2) {
+                                heads.add(new Head((int) pairs[i], (int) pairs[i + 1]));
+                            }
+                            mask = HeadMask.of(text.layers(), text.heads(), heads);
+                        }
+                        names.add(name);
+                        interventions.add(Intervention.ablate(mask));
+                    }
+                }
+                float[][] logits = engine.finalLogits(interventions);
+                for (int i = 0; i < names.size(); i++) {
+                    NDArray expected = reference.read(names.get(i), manager);
+                    rows.add(compare("ablation " + names.get(i), expected, manager.create(logits[i], expected.getShape())));
+                }
+            }
         }
         return rows;
     }

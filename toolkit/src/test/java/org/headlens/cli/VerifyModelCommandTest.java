@@ -38,7 +38,7 @@ class VerifyModelCommandTest {
             Matcher m = SUMMARY.matcher(lines[lines.length - 1]);
             assertTrue(m.matches(), lines[lines.length - 1]);
             assertEquals("OK", m.group(3));
-            assertEquals(28, Integer.parseInt(m.group(2)));
+            assertEquals(35, Integer.parseInt(m.group(2)), "28 forward tensors and 7 ablation references");
             assertTrue(Double.parseDouble(m.group(1)) < 1e-4);
             assertTrue(run.out().contains("projector_output"));
         }

@@ -1,0 +1,144 @@
+package org.headlens.ablation;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Random;
+import org.headlens.HeadlensException;
+
+/**
+ * Which decoder heads are ablated: a layers x heads grid of booleans. Immutable.
+ */
+public final class HeadMask {
+    private final boolean[][] ablated;
+
+    private HeadMask(boolean[][] ablated) {
+        this.ablated = ablated;
+    }
+
+    /** @return a mask that ablates nothing */
+    public static HeadMask none(int layers, int heads) {
+        return new HeadMask(new boolean[layers][heads]);
+    }
+
+    /** @return a mask that ablates every head */
+    public static HeadMask all(int layers, int heads) {
+        boolean[][] grid = new boolean[layers][heads];
+        for (boolean[] row : grid) {
+            Arrays.fill(row, true);
+        }
+        return new HeadMask(grid);
+    }
+
+    /**
+     * @param layers decoder layers
+     * @param heads heads per layer
+     * @param ablated heads to ablate
+     * @return the mask
+     */
+    public static HeadMask of(int layers, int heads, Collection<Head> ablated) {
+        boolean[][] grid = new boolean[layers][heads];
+        for (Head h : ablated) {
+            if (h.layer() < 0 || h.layer() >= layers || h.head() < 0 || h.head() >= heads) {
+                throw new HeadlensException("head " + h + " does not exist in a model with " + layers + " layers of " + heads + " heads");
+            }
+            grid[h.layer()][h.head()] = true;
+        }
+        return new HeadMask(grid);
+    }
+
+    /**
+     * Each head ablated independently with probability {@code alpha}.
+     *
+     * @param layers decoder layers
+     * @param heads heads per layer
+     * @param alpha ablation probability
+     * @param random source of randomness
+     * @return the mask
+     */
+    public static HeadMask random(int layers, int heads, double alpha, Random random) {
+        boolean[][] grid = new boolean[layers][heads];
+        for (boolean[] row : grid) {
+            for (int h = 0; h < heads; h++) {
+                row[h] = random.nextDouble() < alpha;
+            }
+        }
+        return new HeadMask(grid);
+    }
+
+    /** @return the complement: ablates exactly the heads this one keeps */
+    public HeadMask inverted() {
+        boolean[][] grid = new boolean[layers()][heads()];
+        for (int l = 0; l < layers(); l++) {
+            for (int h = 0; h < heads(); h++) {
+                grid[l][h] = !ablated[l][h];
+            }
+        }
+        return new HeadMask(grid);
+    }
+
+    /** @return number of layers */
+    public int layers() {
+        return ablated.length;
+    }
+
+    /** @return heads per layer */
+    public int heads() {
+        return ablated.length == 0 ? 0 : ablated[0].length;
+    }
+
+    /** @return true if head {@code head} of layer {@code layer} is ablated */
+    public boolean isAblated(int layer, int head) {
+        return ablated[layer][head];
+    }
+
+    /** @return true if any head of the layer is ablated */
+    public boolean anyInLayer(int layer) {
+        for (boolean b : ablated[layer]) {
+            if (b) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** @return the ablated heads in (layer, head) order */
+    public List<Head> ablatedHeads() {
+        List<Head> list = new ArrayList<>();
+        for (int l = 0; l < layers(); l++) {
+            for (int h = 0; h < heads(); h++) {
+                if (ablated[l][h]) {
+                    list.add(new Head(l, h));
+                }
+            }
+        }
+        return list;
+    }
+
+    /** @return number of ablated heads */
+    public int count() {
+        int n = 0;
+        for (boolean[] row : ablated) {
+            for (boolean b : row) {
+                n += b ? 1 : 0;
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof HeadMask other && Arrays.deepEquals(ablated, other.ablated);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.deepHashCode(ablated);
+    }
+
+    @Override
+    public String toString() {
+        return "HeadMask" + ablatedHeads();
+    }
+}

@@ -1,0 +1,27 @@
+package org.headlens.ablation;
+
+/**
+ * A named group of prompt positions, resolved against a concrete prompt by
+ * {@link org.headlens.forward.Prompt#positions(TokenGroup)}. In a LLaVA-1.5 prompt
+ * {@code USER: <image>\nWhat is the main object? ASSISTANT:} the groups are: prefix text
+ * ({@code USER:}), image, question (text after the image up to the role tokens), role tokens
+ * ({@code ASSISTANT :}), and the final token (the last role token, where the answer is read).
+ */
+public enum TokenGroup {
+    /** Text before the image. */
+    PREFIX_TEXT,
+    /** Every image position. */
+    IMAGE,
+    /** Image positions whose patch is covered by the object mask. */
+    IMAGE_OBJECT,
+    /** Image positions whose patch is not covered by the object mask. */
+    IMAGE_BACKGROUND,
+    /** Text after the image, before the role tokens. */
+    QUESTION,
+    /** The assistant role tokens at the end of the prompt, including the final token. */
+    ROLE,
+    /** The final position, whose logits give the answer. */
+    FINAL,
+    /** Every text position after the image (question and role tokens). */
+    SUFFIX_TEXT
+}

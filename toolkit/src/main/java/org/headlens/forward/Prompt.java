@@ -1,0 +1,118 @@
+package org.headlens.forward;
+
+import java.util.Arrays;
+import java.util.stream.IntStream;
+import org.headlens.HeadlensException;
+import org.headlens.ablation.TokenGroup;
+import org.headlens.model.Lvlm;
+
+/**
+ * A tokenised prompt and the positions of its named token groups.
+ *
+ * @param inputIds token ids as given to the model (one image placeholder, or expanded)
+ * @param layout where prefix text, image and suffix text sit in the decoder sequence
+ * @param roleTokens number of assistant role tokens at the end of the prompt (0 if unknown)
+ * @param objectPatches per image token, whether its patch lies on the main object (null if unknown)
+ */
+public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolean[] objectPatches) {
+
+    /** The role marker LLaVA-1.5 prompts end with. */
+    public static final String LLAVA_ROLE = "ASSISTANT:";
+
+    /**
+     * Tokenises a LLaVA prompt that ends with {@code ASSISTANT:}.
+     *
+     * @param model the model (its tokenizer and placeholder id)
+     * @param text the prompt, with {@code <image>} where the image goes
+     * @return the prompt
+     */
+    public static Prompt of(Lvlm model, String text) {
+        return of(model, text, LLAVA_ROLE);
+    }
+
+    /**
+     * Tokenises a prompt and finds its role tokens.
+     *
+     * @param model the model
+     * @param text the prompt
+     * @param roleMarker the text the prompt ends with, before the answer (e.g. {@code ASSISTANT:})
+     * @return the prompt
+     */
+    public static Prompt of(Lvlm model, String text, String roleMarker) {
+        long[] ids = model.encode(text);
+        long[] role = model.encodeWithoutSpecialTokens(roleMarker);
+        boolean endsWithRole = role.length > 0 && role.length <= ids.length
+                && Arrays.equals(Arrays.copyOfRange(ids, ids.length - role.length, ids.length), role);
+        if (!text.strip().endsWith(roleMarker.strip()) || !endsWithRole) {
+            throw new HeadlensException("the prompt must end with the role marker '" + roleMarker + "': " + text);
+        }
+        TokenLayout layout = TokenLayout.of(ids, model.config());
+        if (!layout.hasImage()) {
+            throw new HeadlensException("the prompt has no image placeholder (token id " + model.config().imageTokenIndex()
+                    + "); put <image> where the image goes: " + text);
+        }
+        return new Prompt(ids, layout, role.length, null);
+    }
+
+    /**
+     * A prompt from token ids, without role-token information.
+     *
+     * @param model the model
+     * @param inputIds ids with an image placeholder
+     * @return the prompt
+     */
+    public static Prompt ofIds(Lvlm model, long[] inputIds) {
+        return new Prompt(inputIds.clone(), TokenLayout.of(inputIds, model.config()), 0, null);
+    }
+
+    /**
+     * @param patches per image token, whether it lies on the object
+     * @return this prompt with an object mask on the patch grid
+     */
+    public Prompt withObjectPatches(boolean[] patches) {
+        if (patches.length != layout.imageLength()) {
+            throw new HeadlensException("object mask covers " + patches.length + " patches but the image has "
+                    + layout.imageLength() + " tokens");
+        }
+        return new Prompt(inputIds, layout, roleTokens, patches.clone());
+    }
+
+    /**
+     * @param group a named group
+     * @return its decoder positions, ascending
+     */
+    public int[] positions(TokenGroup group) {
+        int end = layout.length();
+        switch (group) {
+            case PREFIX_TEXT:
+                return layout.prefixPositions();
+            case IMAGE:
+                return layout.imagePositions();
+            case IMAGE_OBJECT:
+            case IMAGE_BACKGROUND:
+                if (objectPatches == null) {
+                    throw new HeadlensException(group + " needs an object mask; give the prompt one with withObjectPatches");
+                }
+                boolean object = group == TokenGroup.IMAGE_OBJECT;
+                return IntStream.range(0, objectPatches.length).filter(i -> objectPatches[i] == object)
+                        .map(i -> i + layout.imageStart()).toArray();
+            case QUESTION:
+                return IntStream.range(layout.imageEnd(), end - requireRole(group)).toArray();
+            case ROLE:
+                return IntStream.range(end - requireRole(group), end).toArray();
+            case FINAL:
+                return new int[] {end - 1};
+            case SUFFIX_TEXT:
+                return layout.suffixPositions();
+            default:
+                throw new IllegalArgumentException(group.toString());
+        }
+    }
+
+    private int requireRole(TokenGroup group) {
+        if (roleTokens == 0) {
+            throw new HeadlensException(group + " needs the role tokens; build the prompt from text with Prompt.of(model, text)");
+        }
+        return roleTokens;
+    }
+}
