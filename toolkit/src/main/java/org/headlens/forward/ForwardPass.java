@@ -34,6 +34,20 @@ public final class ForwardPass {
      * @return the kept tensors; close it when done
      */
     public static ForwardResult run(Lvlm model, long[] inputIds, NDArray pixelValues, ForwardOptions options) {
+        return run(model, inputIds, pixelValues, options, null);
+    }
+
+    /**
+     * Runs the model with hooks that read or overwrite activations (see {@link HookSite}).
+     *
+     * @param model the model
+     * @param inputIds prompt token ids
+     * @param pixelValues (1, 3, H, W) preprocessed image, or null for a text-only prompt
+     * @param options what to keep
+     * @param hooks hooks to apply, or null
+     * @return the kept tensors; close it when done
+     */
+    public static ForwardResult run(Lvlm model, long[] inputIds, NDArray pixelValues, ForwardOptions options, Hooks hooks) {
         ModelConfig config = model.config();
         TokenLayout layout = TokenLayout.of(inputIds, config);
         if (layout.hasImage() && pixelValues == null) {
@@ -50,8 +64,10 @@ public final class ForwardPass {
             if (options.vision()) {
                 kept.put("inputs_embeds_merged", embeddings);
             }
+            int layers = config.text().layers();
             DecoderRun.Output output = DecoderRun.run(model, work, embeddings, 0, layout, layout.length(), null,
-                    DecoderRun.Interventions.none(model.config().text().layers()), kept, options, false, !options.allPositions());
+                    new DecoderRun.Interventions(new NDArray[layers], new DecoderRun.Block[layers], new NDArray[layers], hooks),
+                    kept, options, false, !options.allPositions());
             kept.put("logits", output.logits());
             for (NDArray tensor : kept.values()) {
                 NDScope.unregister(tensor);
