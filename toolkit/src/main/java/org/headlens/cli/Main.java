@@ -27,6 +27,7 @@ public final class Main {
     private static Map<String, Command> commands() {
         Map<String, Command> commands = new LinkedHashMap<>();
         commands.put("verify-model", new VerifyModelCommand());
+        commands.put("bench", new BenchCommand());
         return commands;
     }
 

@@ -101,6 +101,31 @@ public final class Lvlm implements AutoCloseable {
         }
     }
 
+    /**
+     * A randomly initialised model built in-process (no folder): for benchmarks and for training
+     * from scratch. {@link #saveWeights} writes it as a Hugging Face folder.
+     *
+     * @param config the architecture
+     * @param seed initialisation seed
+     * @return the model, float32 on the CPU, without tokenizer
+     */
+    public static Lvlm random(ModelConfig config, long seed) {
+        NDManager manager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
+        Weights weights = Weights.random(manager, seed);
+        ImageProcessor processor = ImageProcessor.read(Path.of("(random model)"), config.vision());
+        return new Lvlm(weights.folder(), config, manager, weights, DataType.FLOAT32, processor, null);
+    }
+
+    /**
+     * Writes the weights as {@code model.safetensors} in a folder (config and tokenizer are the
+     * caller's, since they are text the caller chose).
+     *
+     * @param folder destination folder
+     */
+    public void saveWeights(Path folder) {
+        SafeTensors.write(folder.resolve("model.safetensors"), weights.tensors(), Map.of("format", "pt"));
+    }
+
     private static HuggingFaceTokenizer loadTokenizer(Path folder) {
         Path file = folder.resolve("tokenizer.json");
         if (!Files.isRegularFile(file)) {

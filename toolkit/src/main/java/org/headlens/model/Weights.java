@@ -40,11 +40,54 @@ public final class Weights implements AutoCloseable {
     private final Map<String, NDArray> tensors;
     private final Map<String, Path> sourceFile;
 
+    private final java.util.Random random;
+
     private Weights(Path folder, NDManager manager, Map<String, NDArray> tensors, Map<String, Path> sourceFile) {
+        this(folder, manager, tensors, sourceFile, null);
+    }
+
+    private Weights(Path folder, NDManager manager, Map<String, NDArray> tensors, Map<String, Path> sourceFile,
+            java.util.Random random) {
         this.folder = folder;
         this.manager = manager;
         this.tensors = tensors;
         this.sourceFile = sourceFile;
+        this.random = random;
+    }
+
+    /**
+     * Weights that are created on first request with the requested shape: norm scales 1, biases
+     * 0, matrices normal with standard deviation 1/sqrt(fan-in). Used to build randomly
+     * initialised models in-process (benchmarks, training from scratch).
+     *
+     * @param manager owner of the tensors
+     * @param seed seed of the initialisation
+     * @return empty weights that fill themselves
+     */
+    public static Weights random(NDManager manager, long seed) {
+        return new Weights(Path.of("(random weights)"), manager, new LinkedHashMap<>(), new LinkedHashMap<>(),
+                new java.util.Random(seed));
+    }
+
+    private NDArray initialise(String name, long[] shape) {
+        int size = 1;
+        for (long d : shape) {
+            size = Math.multiplyExact(size, (int) d);
+        }
+        float[] values = new float[size];
+        boolean scale = shape.length == 1 && (name.contains("norm") || name.contains("layrnorm"));
+        if (scale) {
+            java.util.Arrays.fill(values, 1f);
+        } else if (!name.endsWith("bias")) {
+            long fanIn = shape.length == 1 ? 1 : size / shape[0];
+            double std = name.contains("embed") || shape.length == 1 ? 0.5 : 1.0 / Math.sqrt(fanIn);
+            for (int i = 0; i < size; i++) {
+                values[i] = (float) (random.nextGaussian() * std);
+            }
+        }
+        NDArray array = manager.create(values, new Shape(shape));
+        array.setName(name);
+        return array;
     }
 
     /**
@@ -195,6 +238,9 @@ public final class Weights implements AutoCloseable {
      * @return the tensor
      */
     public NDArray get(String name, long... shape) {
+        if (random != null && !tensors.containsKey(name)) {
+            tensors.put(name, initialise(name, shape));
+        }
         NDArray tensor = tensors.get(name);
         if (tensor == null) {
             throw new HeadlensException(folder + ": tensor '" + name + "' is missing from the weights");
@@ -214,12 +260,17 @@ public final class Weights implements AutoCloseable {
      * @return the tensor or null
      */
     public NDArray optional(String name, long... shape) {
-        return tensors.containsKey(name) ? get(name, shape) : null;
+        return tensors.containsKey(name) || random != null ? get(name, shape) : null;
     }
 
     /** @return true if the tensor exists */
     public boolean has(String name) {
         return tensors.containsKey(name);
+    }
+
+    /** @return every tensor by canonical name, in load order */
+    public Map<String, NDArray> tensors() {
+        return java.util.Collections.unmodifiableMap(tensors);
     }
 
     /** @return every canonical tensor name */
