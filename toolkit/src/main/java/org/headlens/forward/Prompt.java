@@ -78,6 +78,43 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
     }
 
     /**
+     * Maps a per-pixel object mask of the preprocessed image onto the patch grid: a patch is on the
+     * object when at least {@code threshold} of its pixels are. Patches are row-major, as LLaVA
+     * lays them out; a CLS token kept by the {@code full} strategy counts as background.
+     *
+     * @param mask [row][column] object pixels, same aspect as the model's input image
+     * @param patchesPerSide patches along each side of the image
+     * @param threshold covered fraction from which a patch counts as object (e.g. 0.5)
+     * @return this prompt with the object patches set
+     */
+    public Prompt withObjectMask(boolean[][] mask, int patchesPerSide, double threshold) {
+        int height = mask.length;
+        int width = height == 0 ? 0 : mask[0].length;
+        if (height < patchesPerSide || width < patchesPerSide) {
+            throw new HeadlensException("object mask is " + width + "x" + height + ", smaller than the "
+                    + patchesPerSide + "x" + patchesPerSide + " patch grid");
+        }
+        boolean[] patches = new boolean[layout.imageLength()];
+        int offset = layout.imageLength() - patchesPerSide * patchesPerSide;
+        for (int py = 0; py < patchesPerSide; py++) {
+            for (int px = 0; px < patchesPerSide; px++) {
+                int y0 = py * height / patchesPerSide;
+                int y1 = (py + 1) * height / patchesPerSide;
+                int x0 = px * width / patchesPerSide;
+                int x1 = (px + 1) * width / patchesPerSide;
+                int covered = 0;
+                for (int y = y0; y < y1; y++) {
+                    for (int x = x0; x < x1; x++) {
+                        covered += mask[y][x] ? 1 : 0;
+                    }
+                }
+                patches[offset + py * patchesPerSide + px] = covered >= threshold * (y1 - y0) * (x1 - x0);
+            }
+        }
+        return withObjectPatches(patches);
+    }
+
+    /**
      * @param group a named group
      * @return its decoder positions, ascending
      */

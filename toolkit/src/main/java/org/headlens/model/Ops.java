@@ -1,7 +1,6 @@
 package org.headlens.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
@@ -90,42 +89,18 @@ public final class Ops {
     }
 
     /**
-     * Scaled dot-product attention that also returns the softmax weights.
+     * Unmasked scaled dot-product attention (the vision tower's; the decoder's, with its
+     * interventions, is in {@code forward.DecoderRun}).
      *
      * @param query (B, H, Tq, d)
      * @param key (B, H, Tk, d)
      * @param value (B, H, Tk, d)
-     * @param additiveMask broadcastable to (B, H, Tq, Tk), 0 where allowed and a large negative
-     *     number where blocked; null for no mask
-     * @return attention output (B, H, Tq, d) and weights (B, H, Tq, Tk)
+     * @return attention output (B, H, Tq, d)
      */
-    public static NDArray[] attention(NDArray query, NDArray key, NDArray value, NDArray additiveMask) {
+    public static NDArray attention(NDArray query, NDArray key, NDArray value) {
         long headDim = query.getShape().get(query.getShape().dimension() - 1);
         NDArray scores = query.matMul(key.swapAxes(-1, -2)).div(Math.sqrt(headDim));
-        if (additiveMask != null) {
-            scores = scores.add(additiveMask);
-        }
         NDArray weights = scores.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).softmax(-1).toType(query.getDataType(), false);
-        return new NDArray[] {weights.matMul(value), weights};
-    }
-
-    /**
-     * A causal additive mask: 0 on and below the diagonal, the most negative float above it, as
-     * transformers' eager attention builds it.
-     *
-     * @param manager owner of the mask
-     * @param queries number of query positions (the last {@code queries} of {@code keys})
-     * @param keys number of key positions
-     * @return (queries, keys) mask
-     */
-    public static NDArray causalMask(NDManager manager, int queries, int keys) {
-        float[] mask = new float[queries * keys];
-        int offset = keys - queries;
-        for (int q = 0; q < queries; q++) {
-            for (int k = q + offset + 1; k < keys; k++) {
-                mask[q * keys + k] = -Float.MAX_VALUE;
-            }
-        }
-        return manager.create(mask, new Shape(queries, keys));
+        return weights.matMul(value);
     }
 }

@@ -105,7 +105,7 @@ public final class VisionTower {
         NDArray query = splitHeads(Ops.linear(normed, layer.queryWeight(), layer.queryBias()));
         NDArray key = splitHeads(Ops.linear(normed, layer.keyWeight(), layer.keyBias()));
         NDArray value = splitHeads(Ops.linear(normed, layer.valueWeight(), layer.valueBias()));
-        NDArray attended = Ops.attention(query, key, value, null)[0];
+        NDArray attended = Ops.attention(query, key, value);
         NDArray merged = attended.swapAxes(1, 2).reshape(hidden.getShape());
         hidden = hidden.add(Ops.linear(merged, layer.outWeight(), layer.outBias()));
         normed = Ops.layerNorm(hidden, layer.norm2Weight(), layer.norm2Bias(), eps);
