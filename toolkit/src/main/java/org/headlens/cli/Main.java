@@ -28,6 +28,9 @@ public final class Main {
         Map<String, Command> commands = new LinkedHashMap<>();
         commands.put("verify-model", new VerifyModelCommand());
         commands.put("bench", new BenchCommand());
+        commands.put("train-tiny", new TrainTinyCommand());
+        commands.put("evaluate", new EvaluateCommand());
+        commands.put("make-dataset", new MakeDatasetCommand());
         return commands;
     }
 

@@ -80,6 +80,24 @@ public final class ForwardPass {
         }
     }
 
+    /**
+     * Final-position logits for a batch of images that share one prompt, computed in the caller's
+     * manager without freeing intermediates, so that autograd can run backward through them.
+     *
+     * @param model the model
+     * @param work owner of every intermediate (close it after the backward pass)
+     * @param inputIds the shared prompt
+     * @param pixelValues (B, 3, H, W)
+     * @return (B, vocab) logits
+     */
+    public static NDArray finalLogitsForTraining(Lvlm model, NDManager work, long[] inputIds, NDArray pixelValues) {
+        TokenLayout layout = TokenLayout.of(inputIds, model.config());
+        NDArray embeddings = embeddings(model, work, layout, pixelValues, ForwardOptions.logitsOnly(), null);
+        NDArray logits = DecoderRun.run(model, work, embeddings, 0, layout, layout.length(), null,
+                DecoderRun.Interventions.none(model.config().text().layers()), null, ForwardOptions.logitsOnly(), false, true).logits();
+        return logits.reshape(pixelValues.getShape().get(0), -1);
+    }
+
     /** Token embeddings with the projected image features spliced in at the image positions. */
     static NDArray embeddings(Lvlm model, NDManager work, TokenLayout layout, NDArray pixelValues,
             ForwardOptions options, Map<String, NDArray> kept) {
@@ -94,6 +112,10 @@ public final class ForwardPass {
         }
         NDArray image = imageEmbeddings(model, pixelValues.toType(model.computeType(), false), options,
                 kept == null ? new java.util.HashMap<>() : kept);
+        long batch = image.getShape().get(0);
+        if (batch > 1) {
+            text = text.repeat(0, batch);
+        }
         return NDArrays.concat(new NDList(
                 text.get(new NDIndex(":, :{}, :", layout.imageStart())),
                 image,
@@ -114,7 +136,7 @@ public final class ForwardPass {
         int side = config.vision().imageSize();
         if (pixels.getShape().dimension() != 4 || pixels.getShape().get(1) != config.vision().channels()
                 || pixels.getShape().get(2) != side || pixels.getShape().get(3) != side) {
-            throw new HeadlensException("pixel values have shape " + pixels.getShape() + ", expected (1, "
+            throw new HeadlensException("pixel values have shape " + pixels.getShape() + ", expected (batch, "
                     + config.vision().channels() + ", " + side + ", " + side + ")");
         }
         int states = config.vision().layers() + 1;

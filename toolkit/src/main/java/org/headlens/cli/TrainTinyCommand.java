@@ -1,0 +1,25 @@
+package org.headlens.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import org.headlens.data.TinyTrainer;
+
+/** {@code train-tiny}: trains the embedded tiny LLaVA from scratch and writes its folder. */
+final class TrainTinyCommand implements Main.Command {
+    @Override
+    public String summary() {
+        return "train the tiny LLaVA on synthetic shapes: --out DIR [--seed 1] [--steps 2500] [--batch 32]";
+    }
+
+    @Override
+    public int run(Options options, PrintStream out) {
+        Path dir = options.path("out", null);
+        TinyTrainer defaults = TinyTrainer.defaults(options.integer("seed", 1));
+        TinyTrainer trainer = new TinyTrainer(options.integer("steps", defaults.steps()), options.integer("batch", defaults.batch()),
+                options.number("learning-rate", defaults.learningRate()), defaults.seed(), defaults.layers(), defaults.heads(), defaults.hidden());
+        long start = System.nanoTime();
+        double[] loss = trainer.train(dir, out);
+        out.printf("train-tiny: loss %.4f -> %.4f, wrote %s in %.0f s%n", loss[0], loss[1], dir, (System.nanoTime() - start) / 1e9);
+        return 0;
+    }
+}
