@@ -11,7 +11,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.headlens.HeadlensException;
+import org.headlens.data.ShapesDataset;
+import org.headlens.data.TinyModel;
 import org.headlens.ablation.Baseline;
 import org.headlens.ablation.HeadMask;
 import org.headlens.ablation.Intervention;
@@ -85,12 +86,16 @@ final class BenchCommand implements Main.Command {
 
     private static Workload smallWorkload(Lvlm model, Path folder, NDManager manager) {
         Path fixtures = folder.resolve("fixtures.safetensors");
-        if (!Files.isRegularFile(fixtures)) {
-            throw new HeadlensException(folder + ": bench needs a model folder with fixtures.safetensors (input_ids, pixel_values)");
+        if (Files.isRegularFile(fixtures)) {
+            SafeTensors reference = SafeTensors.open(fixtures);
+            return new Workload(folder.getFileName().toString(), model,
+                    Prompt.ofIds(model, reference.read("input_ids", manager).toLongArray()), reference.read("pixel_values", manager));
         }
-        SafeTensors reference = SafeTensors.open(fixtures);
-        return new Workload(folder.getFileName().toString(), model,
-                Prompt.ofIds(model, reference.read("input_ids", manager).toLongArray()), reference.read("pixel_values", manager));
+        // a model with a tokenizer: the first sample of the embedded evaluation split
+        Path data = Path.of(System.getProperty("headlens.home", ".")).resolve("datasets/tiny-shapes/eval");
+        ShapesDataset.Entry first = ShapesDataset.read(data).get(0);
+        return new Workload(folder.getFileName().toString() + " (" + first.id() + ")", model,
+                Prompt.of(model, TinyModel.OBJECT_PROMPT), model.imageProcessor().pixelValues(manager, first.image()));
     }
 
     /** @return masks per second of full single, full batched, fast */

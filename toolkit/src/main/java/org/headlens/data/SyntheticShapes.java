@@ -68,7 +68,7 @@ public final class SyntheticShapes {
         Graphics2D g = image.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
         Color colour = RGB[colourIndex];
-        paintBackground(g, background, colour, random);
+        paintBackground(image, g, background, colour, random);
 
         double scale = size * (0.28 + 0.17 * random.nextDouble());
         double margin = scale * 0.75;
@@ -143,7 +143,7 @@ public final class SyntheticShapes {
         return new ShapeSample(id, image, mask, shape, style, COLOURS.get(colourIndex), background, box);
     }
 
-    private void paintBackground(Graphics2D g, String background, Color object, Random random) {
+    private void paintBackground(BufferedImage image, Graphics2D g, String background, Color object, Random random) {
         Color base = backgroundColour(object, random);
         switch (background) {
             case "plain":
@@ -155,17 +155,14 @@ public final class SyntheticShapes {
                 g.fillRect(0, 0, size, size);
                 break;
             case "noise": {
-                g.setColor(base);
-                g.fillRect(0, 0, size, size);
+                int rgb = base.getRGB();
                 for (int y = 0; y < size; y++) {
                     for (int x = 0; x < size; x++) {
                         int n = (int) (random.nextGaussian() * 22);
-                        int rgb = base.getRGB();
                         int r = clamp(((rgb >> 16) & 0xff) + n);
                         int gr = clamp(((rgb >> 8) & 0xff) + n);
                         int b = clamp((rgb & 0xff) + n);
-                        g.setColor(new Color(r, gr, b));
-                        g.fillRect(x, y, 1, 1);
+                        image.setRGB(x, y, (r << 16) | (gr << 8) | b);
                     }
                 }
                 break;

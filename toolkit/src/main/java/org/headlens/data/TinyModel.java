@@ -20,6 +20,8 @@ public final class TinyModel {
     public static final int IMAGE_SIZE = 64;
     /** The object question, in LLaVA-1.5 chat form. */
     public static final String OBJECT_PROMPT = "USER: <image>\nWhat is the main object in the image? Answer with one word. ASSISTANT:";
+    /** The colour question, trained alongside so that image-to-answer heads form early. */
+    public static final String COLOUR_PROMPT = "USER: <image>\nWhat is the colour of the object? Answer with one word. ASSISTANT:";
     private static final List<String> SPECIAL = List.of("<unk>", "<s>", "</s>", "<image>");
     private static final List<String> WORDS = List.of("USER", "ASSISTANT", ":", "What", "is", "the", "main", "object",
             "in", "image", "?", "Answer", "with", "one", "word", ".", "colour", "of");
@@ -48,9 +50,9 @@ public final class TinyModel {
     public static JsonObject config(int layers, int heads, int hidden) {
         JsonObject vision = new JsonObject();
         vision.addProperty("model_type", "clip_vision_model");
-        vision.addProperty("hidden_size", 64);
-        vision.addProperty("intermediate_size", 256);
-        vision.addProperty("num_hidden_layers", 2);
+        vision.addProperty("hidden_size", 96);
+        vision.addProperty("intermediate_size", 384);
+        vision.addProperty("num_hidden_layers", 3);
         vision.addProperty("num_attention_heads", 4);
         vision.addProperty("image_size", IMAGE_SIZE);
         vision.addProperty("patch_size", 8);
@@ -98,7 +100,8 @@ public final class TinyModel {
                     + "  \"image_mean\": [0.5, 0.5, 0.5],\n  \"image_std\": [0.5, 0.5, 0.5]\n}\n");
             Files.writeString(folder.resolve("chat_template.json"), "{\n  \"chat_template\": \"USER: <image>\\n{question} ASSISTANT:\",\n"
                     + "  \"object_prompt\": " + new com.google.gson.Gson().toJson(OBJECT_PROMPT) + ",\n"
-                    + "  \"answer\": \"the first token of the class word, e.g. circle\"\n}\n");
+                    + "  \"colour_prompt\": " + new com.google.gson.Gson().toJson(COLOUR_PROMPT) + ",\n"
+                    + "  \"answer\": \"the first token of the answer word, e.g. circle or red\"\n}\n");
         } catch (IOException e) {
             throw new HeadlensException(folder + ": cannot write model files (" + e.getMessage() + ")", e);
         }

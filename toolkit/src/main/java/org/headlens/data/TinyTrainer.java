@@ -32,7 +32,7 @@ public record TinyTrainer(int steps, int batch, double learningRate, long seed, 
 
     /** The shipped configuration. */
     public static TinyTrainer defaults(long seed) {
-        return new TinyTrainer(3000, 32, 1e-3, seed, 6, 8, 128);
+        return new TinyTrainer(2800, 32, 1e-3, seed, 6, 8, 128);
     }
 
     /**
@@ -48,9 +48,12 @@ public record TinyTrainer(int steps, int batch, double learningRate, long seed, 
         Engine.getInstance().setRandomSeed((int) seed);
         SyntheticShapes generator = new SyntheticShapes(TinyModel.IMAGE_SIZE, seed + 1);
         List<String> vocabulary = TinyModel.vocabulary();
-        long[] prompt = TinyTrainer.promptIds();
+        long[] objectPrompt = promptIds(TinyModel.OBJECT_PROMPT);
+        long[] colourPrompt = promptIds(TinyModel.COLOUR_PROMPT);
         double firstLoss = 0;
         double lastLoss = 0;
+        double[] recent = {Math.log(8), Math.log(6)};
+        int skipped = 0;
         int window = Math.min(50, Math.max(1, steps / 4));
         try (Lvlm model = Lvlm.random(config, seed)) {
             Map<String, NDArray> parameters = model.weights().tensors();
@@ -59,36 +62,41 @@ public record TinyTrainer(int steps, int batch, double learningRate, long seed, 
             long start = System.nanoTime();
             for (int step = 0; step < steps; step++) {
                 double loss;
+                // every third step asks for the colour: an easy signal that makes image-to-answer heads form early
+                boolean colour = step % 3 == 2;
                 try (NDManager work = model.newScope()) {
                     List<NDArray> images = new ArrayList<>();
                     float[] labels = new float[batch * vocabulary.size()];
                     for (int i = 0; i < batch; i++) {
                         ShapeSample sample = generator.sample("train", step * batch + i);
                         images.add(model.imageProcessor().pixelValues(work, sample.image()));
-                        labels[i * vocabulary.size() + vocabulary.indexOf(sample.shape())] = 1f;
+                        labels[i * vocabulary.size() + vocabulary.indexOf(colour ? sample.colour() : sample.shape())] = 1f;
                     }
                     NDArray pixels = NDArrays.concat(new NDList(images), 0);
                     NDArray target = work.create(labels, new ai.djl.ndarray.types.Shape(batch, vocabulary.size()));
                     try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                        collector.zeroGradients();
-                        NDArray logits = ForwardPass.finalLogitsForTraining(model, work, prompt, pixels);
+                        NDArray logits = ForwardPass.finalLogitsForTraining(model, work, colour ? colourPrompt : objectPrompt, pixels);
                         NDArray lossArray = logits.logSoftmax(-1).mul(target).sum().div(-batch);
                         collector.backward(lossArray);
                         loss = lossArray.getFloat();
                     }
                     double warm = Math.min(1.0, (step + 1) / 100.0);
                     double cosine = 0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * step / (double) steps));
-                    adam.step(learningRate * warm * cosine);
+                    if (!adam.step(learningRate * warm * cosine)) {
+                        skipped++;
+                    }
                 }
+                recent[colour ? 1 : 0] = 0.95 * recent[colour ? 1 : 0] + 0.05 * loss;
                 if (step < window) {
                     firstLoss += loss / window;
                 }
                 if (step >= steps - window) {
                     lastLoss += loss / window;
                 }
-                if (log != null && (step % 50 == 0 || step == steps - 1 || Double.isNaN(loss) || steps <= 40)) {
+                if (log != null && (step % 50 == 0 || step == steps - 1)) {
                     double elapsed = (System.nanoTime() - start) / 1e9;
-                    log.printf("train-tiny: step %d/%d loss %.4f (%.1f steps/s, %.0f s left)%n", step + 1, steps, loss,
+                    log.printf("train-tiny: step %d/%d loss object %.4f colour %.4f, %d skipped (%.1f steps/s, %.0f s left)%n",
+                            step + 1, steps, recent[0], recent[1], skipped,
                             (step + 1) / elapsed, (steps - step - 1) * elapsed / (step + 1));
                 }
             }
@@ -117,16 +125,29 @@ public record TinyTrainer(int steps, int batch, double learningRate, long seed, 
             parameters.forEach((name, p) -> moments.put(name, new NDArray[] {owner.zeros(p.getShape()), owner.zeros(p.getShape())}));
         }
 
-        void step(double learningRate) {
-            t++;
+        /**
+         * Backward adds to the stored gradients, so they are reset after every step. Filling with
+         * zeros (rather than subtracting the gradient from itself, as DJL's zeroGradients does)
+         * also clears a gradient that holds NaN.
+         */
+        private void clearGradients() {
+            for (NDArray weight : parameters.values()) {
+                weight.getGradient().set(new ai.djl.ndarray.index.NDIndex("..."), 0f);
+            }
+        }
+
+        /** @return false (and no update) when the gradient is not finite */
+        boolean step(double learningRate) {
             double squared = 0;
             for (NDArray p : parameters.values()) {
                 squared += p.getGradient().square().sum().getFloat();
             }
             double norm = Math.sqrt(squared);
             if (!Double.isFinite(norm)) {
-                throw new IllegalStateException("gradient norm is " + norm);
+                clearGradients();
+                return false;
             }
+            t++;
             double clip = norm > MAX_NORM ? MAX_NORM / norm : 1.0;
             double correction1 = 1 - Math.pow(BETA1, t);
             double correction2 = 1 - Math.pow(BETA2, t);
@@ -143,13 +164,18 @@ public record TinyTrainer(int steps, int batch, double learningRate, long seed, 
                     weight.subi(update);
                 }
             }
+            clearGradients();
+            return true;
         }
     }
 
-    /** @return the object prompt's token ids in the tiny vocabulary (BOS first) */
-    public static long[] promptIds() {
+    /**
+     * @param prompt a prompt made of tiny-vocabulary words
+     * @return its token ids (BOS first), as tokenizer.json gives them
+     */
+    public static long[] promptIds(String prompt) {
         List<String> vocabulary = TinyModel.vocabulary();
-        String spaced = TinyModel.OBJECT_PROMPT.replace(":", " : ").replace("?", " ? ").replace(".", " . ");
+        String spaced = prompt.replace(":", " : ").replace("?", " ? ").replace(".", " . ");
         List<Long> ids = new ArrayList<>(List.of((long) vocabulary.indexOf("<s>")));
         for (String word : spaced.trim().split("\\s+")) {
             int id = vocabulary.indexOf(word);

@@ -27,6 +27,13 @@ import org.headlens.model.Rope;
  */
 final class DecoderRun {
     /**
+     * Score added where attention is blocked. Large enough that the softmax weight is exactly 0
+     * in float32 (as with transformers' most-negative-float mask), small enough that two masks
+     * added together, or their gradients, stay finite.
+     */
+    static final float MASKED = -1e9f;
+
+    /**
      * Keys and values of consecutive key positions, one entry per query head.
      *
      * @param key (B or 1, heads, length, headDim), post-RoPE
@@ -223,7 +230,7 @@ final class DecoderRun {
             for (int q = 0; q < queries; q++) {
                 for (int k = 0; k < block.length(); k++) {
                     if (block.start() + k > from + q) {
-                        causal[q * block.length() + k] = -Float.MAX_VALUE;
+                        causal[q * block.length() + k] = MASKED;
                     }
                 }
             }

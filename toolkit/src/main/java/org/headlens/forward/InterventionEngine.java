@@ -284,7 +284,7 @@ public final class InterventionEngine implements AutoCloseable {
                             int base = ((r * heads + h) * queries + (q - from)) * length;
                             for (int key : ks) {
                                 if (key != q) { // a position always keeps itself, so no row is empty
-                                    mask[base + key] = -Float.MAX_VALUE;
+                                    mask[base + key] = DecoderRun.MASKED;
                                 }
                             }
                         }

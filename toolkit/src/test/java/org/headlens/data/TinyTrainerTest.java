@@ -19,7 +19,7 @@ class TinyTrainerTest {
             assertTrue(Files.isRegularFile(dir.resolve(file)), file);
         }
         try (Lvlm model = Lvlm.load(dir)) {
-            assertArrayEquals(TinyTrainer.promptIds(), model.encode(TinyModel.OBJECT_PROMPT), "tokenizer.json agrees with the trainer's ids");
+            assertArrayEquals(TinyTrainer.promptIds(TinyModel.OBJECT_PROMPT), model.encode(TinyModel.OBJECT_PROMPT), "tokenizer.json agrees with the trainer's ids");
             assertTrue(model.encodeWithoutSpecialTokens("hexagon").length == 1);
         }
     }
