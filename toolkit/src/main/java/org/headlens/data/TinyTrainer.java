@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.training.GradientCollector;
 import com.google.gson.JsonObject;
 import java.io.PrintStream;
@@ -62,8 +63,8 @@ public record TinyTrainer(int steps, int batch, double learningRate, long seed, 
             long start = System.nanoTime();
             for (int step = 0; step < steps; step++) {
                 double loss;
-                // every third step asks for the colour: an easy signal that makes image-to-answer heads form early
-                boolean colour = step % 3 == 2;
+                // every fourth step asks for the colour: an easy signal that makes image-to-answer heads form early
+                boolean colour = step % 4 == 3;
                 try (NDManager work = model.newScope()) {
                     List<NDArray> images = new ArrayList<>();
                     float[] labels = new float[batch * vocabulary.size()];
@@ -138,33 +139,32 @@ public record TinyTrainer(int steps, int batch, double learningRate, long seed, 
 
         /** @return false (and no update) when the gradient is not finite */
         boolean step(double learningRate) {
-            double squared = 0;
-            for (NDArray p : parameters.values()) {
-                squared += p.getGradient().square().sum().getFloat();
-            }
-            double norm = Math.sqrt(squared);
-            if (!Double.isFinite(norm)) {
-                clearGradients();
-                return false;
-            }
-            t++;
-            double clip = norm > MAX_NORM ? MAX_NORM / norm : 1.0;
-            double correction1 = 1 - Math.pow(BETA1, t);
-            double correction2 = 1 - Math.pow(BETA2, t);
-            for (Map.Entry<String, NDArray> entry : parameters.entrySet()) {
-                NDArray weight = entry.getValue();
-                NDArray[] m = moments.get(entry.getKey());
-                try (NDManager scope = weight.getManager().newSubManager()) {
+            // every temporary (gradient handles included) is freed when the scope closes; the
+            // moments and weights are changed in place and outlive it
+            try (NDScope scope = new NDScope()) {
+                double squared = 0;
+                for (NDArray p : parameters.values()) {
+                    squared += p.getGradient().square().sum().getFloat();
+                }
+                double norm = Math.sqrt(squared);
+                if (!Double.isFinite(norm)) {
+                    clearGradients();
+                    return false;
+                }
+                t++;
+                double clip = norm > MAX_NORM ? MAX_NORM / norm : 1.0;
+                double correction1 = 1 - Math.pow(BETA1, t);
+                double correction2 = 1 - Math.pow(BETA2, t);
+                for (Map.Entry<String, NDArray> entry : parameters.entrySet()) {
+                    NDArray weight = entry.getValue();
+                    NDArray[] m = moments.get(entry.getKey());
                     NDArray gradient = weight.getGradient().mul(clip);
-                    gradient.attach(scope);
                     m[0].muli(BETA1).addi(gradient.mul(1 - BETA1));
                     m[1].muli(BETA2).addi(gradient.square().mul(1 - BETA2));
-                    NDArray update = m[0].div(correction1).div(m[1].div(correction2).sqrt().add(EPSILON)).mul(learningRate);
-                    update.attach(scope);
-                    weight.subi(update);
+                    weight.subi(m[0].div(correction1).div(m[1].div(correction2).sqrt().add(EPSILON)).mul(learningRate));
                 }
+                clearGradients();
             }
-            clearGradients();
             return true;
         }
     }
