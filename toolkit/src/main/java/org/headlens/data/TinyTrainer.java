@@ -46,7 +46,6 @@ public record TinyTrainer(int steps, int batch, double learningRate, long seed, 
     public double[] train(Path out, PrintStream log) {
         JsonObject configJson = TinyModel.config(layers, heads, hidden);
         ModelConfig config = ModelConfig.parse(out.resolve("config.json"), configJson);
-        Engine.getInstance().setRandomSeed((int) seed);
         SyntheticShapes generator = new SyntheticShapes(TinyModel.IMAGE_SIZE, seed + 1);
         List<String> vocabulary = TinyModel.vocabulary();
         long[] objectPrompt = promptIds(TinyModel.OBJECT_PROMPT);
