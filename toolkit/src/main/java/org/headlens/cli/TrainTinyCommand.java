@@ -8,7 +8,7 @@ import org.headlens.data.TinyTrainer;
 final class TrainTinyCommand implements Main.Command {
     @Override
     public String summary() {
-        return "train the tiny LLaVA on synthetic shapes: --out DIR [--seed 1] [--steps 2500] [--batch 32]";
+        return "train the tiny LLaVA on synthetic shapes: --out DIR [--seed 1] [--steps 2800] [--batch 32] [--learning-rate 1e-3]";
     }
 
     @Override
