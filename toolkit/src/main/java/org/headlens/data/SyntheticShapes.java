@@ -219,30 +219,19 @@ public final class SyntheticShapes {
             case "hexagon":
                 return polygon(6, 0.55, 0);
             case "star": {
-                Path2D.Double path = new Path2D.Double();
+                double[][] points = new double[10][];
                 for (int i = 0; i < 10; i++) {
                     double r = i % 2 == 0 ? 0.6 : 0.25;
                     double a = -Math.PI / 2 + i * Math.PI / 5;
-                    if (i == 0) {
-                        path.moveTo(r * Math.cos(a), r * Math.sin(a));
-                    } else {
-                        path.lineTo(r * Math.cos(a), r * Math.sin(a));
-                    }
+                    points[i] = new double[] {r * Math.cos(a), r * Math.sin(a)};
                 }
-                path.closePath();
-                return path;
+                return closedPath(points);
             }
             case "cross": {
-                Path2D.Double path = new Path2D.Double();
                 double a = 0.17;
                 double b = 0.5;
-                double[][] pts = {{-a, -b}, {a, -b}, {a, -a}, {b, -a}, {b, a}, {a, a}, {a, b}, {-a, b}, {-a, a}, {-b, a}, {-b, -a}, {-a, -a}};
-                path.moveTo(pts[0][0], pts[0][1]);
-                for (int i = 1; i < pts.length; i++) {
-                    path.lineTo(pts[i][0], pts[i][1]);
-                }
-                path.closePath();
-                return path;
+                return closedPath(new double[][] {{-a, -b}, {a, -b}, {a, -a}, {b, -a}, {b, a}, {a, a}, {a, b}, {-a, b},
+                    {-a, a}, {-b, a}, {-b, -a}, {-a, -a}});
             }
             case "heart": {
                 Path2D.Double path = new Path2D.Double();
@@ -258,14 +247,19 @@ public final class SyntheticShapes {
     }
 
     private static Path2D polygon(int corners, double radius, double phase) {
-        Path2D.Double path = new Path2D.Double();
+        double[][] points = new double[corners][];
         for (int i = 0; i < corners; i++) {
             double a = -Math.PI / 2 + phase + i * 2 * Math.PI / corners;
-            if (i == 0) {
-                path.moveTo(radius * Math.cos(a), radius * Math.sin(a));
-            } else {
-                path.lineTo(radius * Math.cos(a), radius * Math.sin(a));
-            }
+            points[i] = new double[] {radius * Math.cos(a), radius * Math.sin(a)};
+        }
+        return closedPath(points);
+    }
+
+    private static Path2D closedPath(double[][] points) {
+        Path2D.Double path = new Path2D.Double();
+        path.moveTo(points[0][0], points[0][1]);
+        for (int i = 1; i < points.length; i++) {
+            path.lineTo(points[i][0], points[i][1]);
         }
         path.closePath();
         return path;
