@@ -79,8 +79,10 @@ public final class Weights implements AutoCloseable {
         if (scale) {
             java.util.Arrays.fill(values, 1f);
         } else if (!name.endsWith("bias")) {
+            // token embeddings and 1-D vectors (CLIP's class embedding) at 0.5; every other matrix,
+            // the patch convolution and position table included, scaled by its fan-in
             long fanIn = shape.length == 1 ? 1 : size / shape[0];
-            double std = name.contains("embed") || shape.length == 1 ? 0.5 : 1.0 / Math.sqrt(fanIn);
+            double std = name.endsWith("embed_tokens.weight") || shape.length == 1 ? 0.5 : 1.0 / Math.sqrt(fanIn);
             for (int i = 0; i < size; i++) {
                 values[i] = (float) (random.nextGaussian() * std);
             }
