@@ -55,6 +55,27 @@ class SyntheticShapesTest {
     }
 
     @Test
+    void easySamplesAreFilledUprightAndPlain() {
+        SyntheticShapes generator = new SyntheticShapes(64, 4);
+        for (int i = 0; i < 16; i++) {
+            ShapeSample easy = generator.sample("t", i, true);
+            assertEquals("filled", easy.style());
+            assertEquals("plain", easy.background());
+            assertEquals(generator.sample("t", i).shape(), easy.shape());
+            if (easy.shape().equals("square")) {
+                // an upright filled square fills its bounding box
+                int covered = 0;
+                for (boolean[] row : easy.mask()) {
+                    for (boolean b : row) {
+                        covered += b ? 1 : 0;
+                    }
+                }
+                assertTrue(covered >= 0.9 * easy.box()[2] * easy.box()[3], "covered " + covered);
+            }
+        }
+    }
+
+    @Test
     void datasetRoundTripsThroughPngAndCsv(@TempDir Path dir) throws Exception {
         List<ShapeSample> samples = new SyntheticShapes(64, 3).samples("eval", 5);
         ShapesDataset.write(dir, samples);
