@@ -47,6 +47,7 @@ public record TinyTrainer(int steps, int batch, double learningRate, long seed, 
         JsonObject configJson = TinyModel.config(layers, heads, hidden);
         ModelConfig config = ModelConfig.parse(out.resolve("config.json"), configJson);
         SyntheticShapes generator = new SyntheticShapes(TinyModel.IMAGE_SIZE, seed + 1);
+        java.util.Random curriculum = new java.util.Random(seed + 2);
         List<String> vocabulary = TinyModel.vocabulary();
         long[] objectPrompt = promptIds(TinyModel.OBJECT_PROMPT);
         long[] colourPrompt = promptIds(TinyModel.COLOUR_PROMPT);
@@ -68,7 +69,9 @@ public record TinyTrainer(int steps, int batch, double learningRate, long seed, 
                     List<NDArray> images = new ArrayList<>();
                     float[] labels = new float[batch * vocabulary.size()];
                     for (int i = 0; i < batch; i++) {
-                        ShapeSample sample = generator.sample("train", step * batch + i);
+                        // curriculum: easy samples first, then the full mix of styles, backgrounds and rotations
+                        double hard = Math.max(0, Math.min(1, (step - 0.4 * steps) / (0.3 * steps)));
+                        ShapeSample sample = generator.sample("train", step * batch + i, curriculum.nextDouble() >= hard);
                         images.add(model.imageProcessor().pixelValues(work, sample.image()));
                         labels[i * vocabulary.size() + vocabulary.indexOf(colour ? sample.colour() : sample.shape())] = 1f;
                     }
