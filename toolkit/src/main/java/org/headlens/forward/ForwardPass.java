@@ -101,7 +101,6 @@ public final class ForwardPass {
     /** Token embeddings with the projected image features spliced in at the image positions. */
     static NDArray embeddings(Lvlm model, NDManager work, TokenLayout layout, NDArray pixelValues,
             ForwardOptions options, Map<String, NDArray> kept) {
-        ModelConfig config = model.config();
         long[] ids = layout.decoderIds().clone();
         for (int p : layout.imagePositions()) {
             ids[p] = 0; // placeholder rows are overwritten; id 0 keeps the lookup in range

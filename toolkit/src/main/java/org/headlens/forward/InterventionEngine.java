@@ -125,15 +125,8 @@ public final class InterventionEngine implements AutoCloseable {
         for (int i = 0; i < interventions.size(); i++) {
             (fastPathApplies(interventions.get(i)) ? fast : full).add(i);
         }
-        int batch = batchSize();
-        for (int start = 0; start < fast.size(); start += batch) {
-            List<Integer> rows = fast.subList(start, Math.min(fast.size(), start + batch));
-            fill(out, rows, run(select(interventions, rows), true));
-        }
-        for (int start = 0; start < full.size(); start += batch) {
-            List<Integer> rows = full.subList(start, Math.min(full.size(), start + batch));
-            fill(out, rows, run(select(interventions, rows), false));
-        }
+        runInBatches(interventions, fast, batchSize(), true, out);
+        runInBatches(interventions, full, batchSize(), false, out);
         return out;
     }
 
@@ -152,10 +145,7 @@ public final class InterventionEngine implements AutoCloseable {
         for (int i = 0; i < interventions.size(); i++) {
             all.add(i);
         }
-        for (int start = 0; start < all.size(); start += batch) {
-            List<Integer> rows = all.subList(start, Math.min(all.size(), start + batch));
-            fill(out, rows, run(select(interventions, rows), false));
-        }
+        runInBatches(interventions, all, batch, false, out);
         return out;
     }
 
@@ -168,6 +158,14 @@ public final class InterventionEngine implements AutoCloseable {
     public float[] allAblated() {
         ModelConfig.TextConfig text = model.config().text();
         return finalLogits(List.of(Intervention.ablate(HeadMask.all(text.layers(), text.heads()))))[0];
+    }
+
+    /** Runs the interventions at {@code indices}, {@code batch} per pass, into their rows of {@code out}. */
+    private void runInBatches(List<Intervention> interventions, List<Integer> indices, int batch, boolean fast, float[][] out) {
+        for (int start = 0; start < indices.size(); start += batch) {
+            List<Integer> rows = indices.subList(start, Math.min(indices.size(), start + batch));
+            fill(out, rows, run(select(interventions, rows), fast));
+        }
     }
 
     private static List<Intervention> select(List<Intervention> all, List<Integer> rows) {
