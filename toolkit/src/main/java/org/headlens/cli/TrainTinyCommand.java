@@ -8,18 +8,21 @@ import org.headlens.data.TinyTrainer;
 final class TrainTinyCommand implements Main.Command {
     @Override
     public String summary() {
-        return "train the tiny LLaVA on synthetic shapes: --out DIR [--seed 1] [--steps 2800] [--batch 32] [--learning-rate 1e-3]";
+        return "train the tiny LLaVA on synthetic shapes: --out DIR [--seed 1] [--vision-steps 12000] [--steps 1500] [--batch 32] [--learning-rate 2e-3]";
     }
 
     @Override
     public int run(Options options, PrintStream out) {
         Path dir = options.path("out", null);
         TinyTrainer defaults = TinyTrainer.defaults(options.integer("seed", 1));
-        TinyTrainer trainer = new TinyTrainer(options.integer("steps", defaults.steps()), options.integer("batch", defaults.batch()),
+        TinyTrainer trainer = new TinyTrainer(options.integer("vision-steps", defaults.visionSteps()),
+                options.integer("steps", defaults.steps()), options.integer("batch", defaults.batch()),
                 options.number("learning-rate", defaults.learningRate()), defaults.seed(), defaults.layers(), defaults.heads(), defaults.hidden());
         long start = System.nanoTime();
-        double[] loss = trainer.train(dir, out);
-        out.printf("train-tiny: loss %.4f -> %.4f, wrote %s in %.0f s%n", loss[0], loss[1], dir, (System.nanoTime() - start) / 1e9);
+        for (TinyTrainer.Loss loss : trainer.train(dir, out)) {
+            out.printf("train-tiny: %s loss %.4f -> %.4f, accuracy %.3f%n", loss.name(), loss.first(), loss.last(), loss.accuracy());
+        }
+        out.printf("train-tiny: wrote %s in %.0f s%n", dir, (System.nanoTime() - start) / 1e9);
         return 0;
     }
 }

@@ -88,14 +88,29 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
      * @return this prompt with the object patches set
      */
     public Prompt withObjectMask(boolean[][] mask, int patchesPerSide, double threshold) {
+        boolean[] grid = patchGrid(mask, patchesPerSide, threshold);
+        boolean[] patches = new boolean[layout.imageLength()];
+        System.arraycopy(grid, 0, patches, layout.imageLength() - grid.length, grid.length);
+        return withObjectPatches(patches);
+    }
+
+    /**
+     * Maps a per-pixel mask onto a square patch grid: a patch is set when at least
+     * {@code threshold} of its pixels are.
+     *
+     * @param mask [row][column] pixels
+     * @param patchesPerSide patches along each side
+     * @param threshold covered fraction from which a patch is set
+     * @return row-major patch flags, {@code patchesPerSide}² of them
+     */
+    public static boolean[] patchGrid(boolean[][] mask, int patchesPerSide, double threshold) {
         int height = mask.length;
         int width = height == 0 ? 0 : mask[0].length;
         if (height < patchesPerSide || width < patchesPerSide) {
             throw new HeadlensException("object mask is " + width + "x" + height + ", smaller than the "
                     + patchesPerSide + "x" + patchesPerSide + " patch grid");
         }
-        boolean[] patches = new boolean[layout.imageLength()];
-        int offset = layout.imageLength() - patchesPerSide * patchesPerSide;
+        boolean[] patches = new boolean[patchesPerSide * patchesPerSide];
         for (int py = 0; py < patchesPerSide; py++) {
             for (int px = 0; px < patchesPerSide; px++) {
                 int y0 = py * height / patchesPerSide;
@@ -108,10 +123,10 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
                         covered += mask[y][x] ? 1 : 0;
                     }
                 }
-                patches[offset + py * patchesPerSide + px] = covered >= threshold * (y1 - y0) * (x1 - x0);
+                patches[py * patchesPerSide + px] = covered >= threshold * (y1 - y0) * (x1 - x0);
             }
         }
-        return withObjectPatches(patches);
+        return patches;
     }
 
     /**
