@@ -93,7 +93,7 @@ public final class SyntheticShapes {
         Color colour = RGB[colourIndex];
         paintBackground(image, g, background, colour, random);
 
-        double scale = size * (0.28 + 0.17 * random.nextDouble());
+        double scale = size * (0.32 + 0.14 * random.nextDouble());
         double margin = scale * 0.75;
         double cx = margin + random.nextDouble() * (size - 2 * margin);
         double cy = margin + random.nextDouble() * (size - 2 * margin);
@@ -107,7 +107,7 @@ public final class SyntheticShapes {
         Shape outline = placement.createTransformedShape(unitShape(shape));
 
         g.setColor(colour);
-        float stroke = (float) Math.max(1.5, size / 28.0);
+        float stroke = (float) Math.max(1.5, size / 20.0);
         switch (style) {
             case "filled":
                 g.fill(outline);

@@ -50,7 +50,7 @@ public record TinyTrainer(int visionSteps, int steps, int batch, double learning
 
     /** The shipped configuration. */
     public static TinyTrainer defaults(long seed) {
-        return new TinyTrainer(12000, 1500, 32, 2e-3, seed, 6, 8, 128);
+        return new TinyTrainer(20000, 1500, 32, 2e-3, seed, 6, 8, 128);
     }
 
     /**
