@@ -79,9 +79,8 @@ final class BenchCommand implements Main.Command {
     }
 
     private static Path defaultModel() {
-        Path home = Path.of(System.getProperty("headlens.home", "."));
-        Path tiny = home.resolve("datasets/tiny-shapes/model");
-        return Files.isDirectory(tiny) ? tiny : home.resolve("../shared/fixtures/hf/llava-clip-llama");
+        Path tiny = Main.embedded("model");
+        return Files.isDirectory(tiny) ? tiny : Path.of(System.getProperty("headlens.home", ".")).resolve("../shared/fixtures/hf/llava-clip-llama");
     }
 
     private static Workload smallWorkload(Lvlm model, Path folder, NDManager manager) {
@@ -92,8 +91,7 @@ final class BenchCommand implements Main.Command {
                     Prompt.ofIds(model, reference.read("input_ids", manager).toLongArray()), reference.read("pixel_values", manager));
         }
         // a model with a tokenizer: the first sample of the embedded evaluation split
-        Path data = Path.of(System.getProperty("headlens.home", ".")).resolve("datasets/tiny-shapes/eval");
-        ShapesDataset.Entry first = ShapesDataset.read(data).get(0);
+        ShapesDataset.Entry first = ShapesDataset.read(Main.embedded("eval")).get(0);
         return new Workload(folder.getFileName().toString() + " (" + first.id() + ")", model,
                 Prompt.of(model, TinyModel.OBJECT_PROMPT), model.imageProcessor().pixelValues(manager, first.image()));
     }

@@ -31,7 +31,16 @@ public final class Main {
         commands.put("train-tiny", new TrainTinyCommand());
         commands.put("evaluate", new EvaluateCommand());
         commands.put("make-dataset", new MakeDatasetCommand());
+        commands.put("attribute", new AttributeCommand());
         return commands;
+    }
+
+    /**
+     * @param part {@code model} or {@code eval}
+     * @return that part of the embedded tiny-shapes default, under the installation folder
+     */
+    static java.nio.file.Path embedded(String part) {
+        return java.nio.file.Path.of(System.getProperty("headlens.home", ".")).resolve("datasets/tiny-shapes").resolve(part);
     }
 
     private Main() {

@@ -1,0 +1,326 @@
+package org.headlens.attribution;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import org.headlens.HeadlensException;
+import org.headlens.ablation.Baseline;
+import org.headlens.ablation.Head;
+import org.headlens.ablation.HeadMask;
+import org.headlens.ablation.Intervention;
+import org.headlens.data.ShapesDataset;
+import org.headlens.data.TinyModel;
+import org.headlens.forward.ForwardOptions;
+import org.headlens.forward.ForwardPass;
+import org.headlens.forward.ForwardResult;
+import org.headlens.forward.InterventionEngine;
+import org.headlens.forward.Prompt;
+import org.headlens.model.Lvlm;
+import org.headlens.results.Progress;
+import org.headlens.results.ResultFolder;
+
+/**
+ * Head attribution (after COAR): per sample, random head ablations, a linear fit from the
+ * kept/ablated pattern to the metric, one coefficient per head; then the baselines, the
+ * faithfulness and completeness curves and the similarity analysis over a dataset.
+ *
+ * <pre>{@code
+ * var attribution = HeadAttribution.of(model).options(AttributionOptions.defaults().withMasks(512)).run(samples);
+ * show(attribution.heads());
+ * }</pre>
+ */
+public final class HeadAttribution {
+    private final Lvlm model;
+    private final AttributionOptions options;
+    private final String prompt;
+    private final PrintStream log;
+
+    private HeadAttribution(Lvlm model, AttributionOptions options, String prompt, PrintStream log) {
+        this.model = model;
+        this.options = options;
+        this.prompt = prompt;
+        this.log = log;
+    }
+
+    /** @return attribution on {@code model} with default options, the object question and progress on standard output */
+    public static HeadAttribution of(Lvlm model) {
+        return new HeadAttribution(model, AttributionOptions.defaults(), TinyModel.OBJECT_PROMPT, System.out);
+    }
+
+    /** @return a copy with these options */
+    public HeadAttribution options(AttributionOptions value) {
+        return new HeadAttribution(model, value, prompt, log);
+    }
+
+    /** @return a copy asking {@code text} (with its image placeholder) */
+    public HeadAttribution prompt(String text) {
+        return new HeadAttribution(model, options, text, log);
+    }
+
+    /** @return a copy printing progress to {@code out} (null: silent) */
+    public HeadAttribution progress(PrintStream out) {
+        return new HeadAttribution(model, options, prompt, out);
+    }
+
+    /** @return the options */
+    public AttributionOptions options() {
+        return options;
+    }
+
+    /** @return the prompt text */
+    public String prompt() {
+        return prompt;
+    }
+
+    /**
+     * Runs every step in memory.
+     *
+     * @param samples the samples
+     * @return the results
+     */
+    public AttributionResult run(List<ShapesDataset.Entry> samples) {
+        return run(samples, null);
+    }
+
+    /**
+     * Runs every step, saving each sample's results in {@code folder} as it finishes; a rerun
+     * with the same folder skips what is there.
+     *
+     * @param samples the samples
+     * @param folder where per-sample results go, or null to keep them in memory only
+     * @return the results
+     */
+    public AttributionResult run(List<ShapesDataset.Entry> samples, ResultFolder folder) {
+        if (samples.isEmpty()) {
+            throw new HeadlensException("no samples to attribute");
+        }
+        long start = System.nanoTime();
+        List<SampleAttribution> measured = new ArrayList<>();
+        List<SampleCurves> curves = new ArrayList<>();
+        try (NDManager manager = model.newScope()) {
+            Baseline baseline = baseline(samples, manager);
+            Progress progress = new Progress("attribute", samples.size(), log, 2);
+            for (ShapesDataset.Entry sample : samples) {
+                String file = "samples/" + sample.id() + ".json";
+                SampleAttribution result = folder == null ? null : folder.readJson(file, SampleAttribution.class);
+                if (result == null) {
+                    result = measure(sample, baseline);
+                    if (folder != null) {
+                        folder.writeJson(file, result);
+                    }
+                }
+                measured.add(result);
+                progress.step(sample.id() + " (masks, held-out, single heads)");
+            }
+            List<SampleAttribution> kept = measured.stream().filter(s -> s.correct() || !options.dropIncorrect()).toList();
+            if (kept.isEmpty()) {
+                throw new HeadlensException("the model answers none of the " + samples.size()
+                        + " samples correctly; keep incorrect samples (--keep-incorrect) to attribute anyway");
+            }
+            List<Ranking> rankings = Ranking.fromMeans(kept);
+            Progress curveProgress = new Progress("attribute curves", kept.size(), log, 2);
+            for (SampleAttribution sample : kept) {
+                String file = "curves/" + sample.id() + ".json";
+                SampleCurves result = folder == null ? null : folder.readJson(file, SampleCurves.class);
+                if (result == null) {
+                    ShapesDataset.Entry entry = samples.stream().filter(e -> e.id().equals(sample.id())).findFirst().orElseThrow();
+                    result = curves(entry, baseline, rankings);
+                    if (folder != null) {
+                        folder.writeJson(file, result);
+                    }
+                }
+                curves.add(result);
+                curveProgress.step(sample.id());
+            }
+            return new AttributionResult(model.config().text().layers(), model.config().text().heads(), options, measured,
+                    rankings, curves, (System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    /**
+     * Measures one sample: clean and all-ablated metric, the fit on random masks and its
+     * held-out correlation, single-head ablations and the clean attention to the image.
+     *
+     * @param sample the sample
+     * @param baseline what ablated heads see
+     * @return the measurements
+     */
+    public SampleAttribution measure(ShapesDataset.Entry sample, Baseline baseline) {
+        long start = System.nanoTime();
+        int layers = model.config().text().layers();
+        int heads = model.config().text().heads();
+        int count = layers * heads;
+        Prompt question = Prompt.of(model, prompt);
+        int answer = answerToken(sample);
+        try (NDManager scope = model.newScope()) {
+            NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
+            double[] attention = attentionToImage(question, pixels);
+            try (InterventionEngine engine = InterventionEngine.prepare(model, question, pixels, baseline)) {
+                float[] cleanLogits = engine.clean();
+                double clean = options.metric().of(cleanLogits, answer);
+                double allAblated = options.metric().of(engine.allAblated(), answer);
+                Random random = new Random(seedFor(sample.id()));
+                List<HeadMask> masks = new ArrayList<>();
+                for (int i = 0; i < options.masks() + options.heldOutMasks(); i++) {
+                    masks.add(HeadMask.random(layers, heads, options.alpha(), random));
+                }
+                for (int h = 0; h < count; h++) {
+                    masks.add(HeadMask.of(layers, heads, List.of(new Head(h / heads, h % heads))));
+                }
+                double[] metric = measureMasks(engine, masks, answer);
+                double[][] x = new double[masks.size()][count];
+                for (int i = 0; i < masks.size(); i++) {
+                    for (int h = 0; h < count; h++) {
+                        x[i][h] = masks.get(i).isAblated(h / heads, h % heads) ? 0 : 1;
+                    }
+                }
+                int fitted = options.masks();
+                int heldOut = fitted + options.heldOutMasks();
+                Regression.Fit fit = options.regression().fit(java.util.Arrays.copyOfRange(x, 0, fitted),
+                        java.util.Arrays.copyOfRange(metric, 0, fitted));
+                double correlation = fit.correlation(java.util.Arrays.copyOfRange(x, fitted, heldOut),
+                        java.util.Arrays.copyOfRange(metric, fitted, heldOut));
+                double[] single = new double[count];
+                for (int h = 0; h < count; h++) {
+                    single[h] = clean - metric[heldOut + h];
+                }
+                boolean correct = argmax(cleanLogits) == answer;
+                return new SampleAttribution(sample.id(), sample.shape(), sample.style(), correct, clean, allAblated,
+                        fit.intercept(), fit.coefficients(), correlation, single, attention, (System.nanoTime() - start) / 1e9);
+            }
+        }
+    }
+
+    /**
+     * Measures the faithfulness and completeness curves of one sample.
+     *
+     * @param sample the sample
+     * @param baseline what ablated heads see
+     * @param rankings the rankings to evaluate; a random one (seeded by the sample id) is added
+     * @return raw metric values per ranking and k
+     */
+    public SampleCurves curves(ShapesDataset.Entry sample, Baseline baseline, List<Ranking> rankings) {
+        int layers = model.config().text().layers();
+        int heads = model.config().text().heads();
+        int count = layers * heads;
+        List<Ranking> all = new ArrayList<>(rankings);
+        all.add(Ranking.random(count, new Random(seedFor(sample.id()) + 1)));
+        int[] ks = kGrid(count, options.curvePoints());
+        int answer = answerToken(sample);
+        try (NDManager scope = model.newScope()) {
+            NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
+            try (InterventionEngine engine = InterventionEngine.prepare(model, Prompt.of(model, prompt), pixels, baseline)) {
+                List<HeadMask> masks = new ArrayList<>();
+                for (Ranking ranking : all) {
+                    for (int k : ks) {
+                        HeadMask ablateTop = mask(layers, heads, ranking.top(k));
+                        masks.add(ablateTop.inverted());
+                        masks.add(ablateTop);
+                    }
+                }
+                double[] metric = measureMasks(engine, masks, answer);
+                List<SampleCurves.Point> points = new ArrayList<>();
+                int i = 0;
+                for (Ranking ranking : all) {
+                    for (int k : ks) {
+                        points.add(new SampleCurves.Point(ranking.name(), k, metric[i], metric[i + 1]));
+                        i += 2;
+                    }
+                }
+                return new SampleCurves(sample.id(), options.metric().of(engine.clean(), answer),
+                        options.metric().of(engine.allAblated(), answer), points);
+            }
+        }
+    }
+
+    /** @return distinct k from 0 to every head, at most {@code points} of them, evenly spread */
+    static int[] kGrid(int heads, int points) {
+        return java.util.stream.IntStream.range(0, Math.min(points, heads + 1))
+                .map(i -> (int) Math.round(i * (double) heads / (Math.min(points, heads + 1) - 1))).distinct().toArray();
+    }
+
+    private double[] measureMasks(InterventionEngine engine, List<HeadMask> masks, int answer) {
+        List<Intervention> interventions = masks.stream().map(Intervention::ablate).toList();
+        float[][] logits = engine.finalLogits(interventions);
+        double[] metric = new double[logits.length];
+        for (int i = 0; i < logits.length; i++) {
+            metric[i] = options.metric().of(logits[i], answer);
+        }
+        return metric;
+    }
+
+    /** Per head, attention mass from the final token to the image positions in the clean run. */
+    private double[] attentionToImage(Prompt question, NDArray pixels) {
+        int layers = model.config().text().layers();
+        int heads = model.config().text().heads();
+        double[] mass = new double[layers * heads];
+        ForwardOptions attentions = new ForwardOptions(false, true, false, false, false);
+        try (ForwardResult result = ForwardPass.run(model, question.inputIds(), pixels, attentions)) {
+            int last = result.layout().length() - 1;
+            int[] image = result.layout().imagePositions();
+            for (int l = 0; l < layers; l++) {
+                float[] row = result.tensor("attentions." + l)
+                        .get(new NDIndex("0, :, {}, {}:{}", last, image[0], image[image.length - 1] + 1))
+                        .sum(new int[] {1}).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+                for (int h = 0; h < heads; h++) {
+                    mass[l * heads + h] = row[h];
+                }
+            }
+        }
+        return mass;
+    }
+
+    private Baseline baseline(List<ShapesDataset.Entry> samples, NDManager manager) {
+        switch (options.baseline()) {
+            case BLANK:
+                return Baseline.blank();
+            case MEAN_OVER_IMAGE_POSITIONS:
+                return Baseline.meanOverImagePositions();
+            default: {
+                NDArray sum = null;
+                for (ShapesDataset.Entry sample : samples) {
+                    NDArray pixels = model.imageProcessor().pixelValues(manager, sample.image());
+                    sum = sum == null ? pixels : sum.add(pixels);
+                }
+                return Baseline.image(sum.div(samples.size()));
+            }
+        }
+    }
+
+    private int answerToken(ShapesDataset.Entry sample) {
+        long[] ids = model.encodeWithoutSpecialTokens(sample.shape());
+        if (ids.length == 0) {
+            throw new HeadlensException("sample " + sample.id() + ": the answer '" + sample.shape() + "' encodes to no token");
+        }
+        return (int) ids[0];
+    }
+
+    private long seedFor(String id) {
+        return options.seed() * 1_000_003L + id.hashCode();
+    }
+
+    private static HeadMask mask(int layers, int heads, int[] ablated) {
+        List<Head> list = new ArrayList<>();
+        for (int h : ablated) {
+            list.add(new Head(h / heads, h % heads));
+        }
+        return HeadMask.of(layers, heads, list);
+    }
+
+    private static int argmax(float[] values) {
+        int best = 0;
+        for (int i = 1; i < values.length; i++) {
+            if (values[i] > values[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}
