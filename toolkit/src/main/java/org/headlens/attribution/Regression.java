@@ -99,7 +99,17 @@ public record Regression(Kind kind, double lambda) {
         }
         switch (kind) {
             case OLS: {
-                OLSMultipleLinearRegression ols = new OLSMultipleLinearRegression();
+                for (int j = 0; j < p; j++) {
+                    boolean constant = true;
+                    for (int i = 1; i < n && constant; i++) {
+                        constant = x[i][j] == x[0][j];
+                    }
+                    if (constant) {
+                        throw new HeadlensException("column " + j + " is the same in every mask (that head is always kept or always"
+                                + " ablated), so least squares cannot separate it: use more masks, an alpha further from 0 and 1, or ridge");
+                    }
+                }
+                OLSMultipleLinearRegression ols = new OLSMultipleLinearRegression(1e-10);
                 ols.newSampleData(y, x);
                 double[] beta;
                 try {
