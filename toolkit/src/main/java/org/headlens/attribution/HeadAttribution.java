@@ -7,8 +7,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.headlens.HeadlensException;
 import org.headlens.ablation.Baseline;
@@ -125,13 +126,14 @@ public final class HeadAttribution {
                         + " samples correctly; keep incorrect samples (--keep-incorrect) to attribute anyway");
             }
             List<Ranking> rankings = Ranking.fromMeans(kept);
+            Map<String, ShapesDataset.Entry> byId = new HashMap<>();
+            samples.forEach(e -> byId.put(e.id(), e));
             Progress curveProgress = new Progress("attribute curves", kept.size(), log, 2);
             for (SampleAttribution sample : kept) {
                 String file = "curves/" + sample.id() + ".json";
                 SampleCurves result = folder == null ? null : folder.readJson(file, SampleCurves.class);
                 if (result == null) {
-                    ShapesDataset.Entry entry = samples.stream().filter(e -> e.id().equals(sample.id())).findFirst().orElseThrow();
-                    result = curves(entry, baseline, rankings);
+                    result = curves(byId.get(sample.id()), baseline, rankings);
                     if (folder != null) {
                         folder.writeJson(file, result);
                     }

@@ -56,7 +56,7 @@ public final class ResultFolder {
      * @param content text
      */
     public void write(String relative, String content) {
-        Path target = root.resolve(relative);
+        Path target = resolve(relative);
         try {
             Files.createDirectories(target.getParent());
             Path temporary = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".partial");
@@ -71,6 +71,15 @@ public final class ResultFolder {
         }
     }
 
+    /** Sample ids become file names, so one that would leave the folder (e.g. {@code ../x}) is refused. */
+    private Path resolve(String relative) {
+        Path target = root.resolve(relative).normalize();
+        if (!target.startsWith(root.normalize()) || relative.contains("\0")) {
+            throw new HeadlensException(root + ": refusing to write '" + relative + "' outside the output folder");
+        }
+        return target;
+    }
+
     /** Writes {@code value} as JSON. */
     public void writeJson(String relative, Object value) {
         write(relative, GSON.toJson(value) + "\n");
@@ -82,7 +91,7 @@ public final class ResultFolder {
      * @return the value, or null when the file does not exist
      */
     public <T> T readJson(String relative, Class<T> type) {
-        Path file = root.resolve(relative);
+        Path file = resolve(relative);
         if (!Files.isRegularFile(file)) {
             return null;
         }
