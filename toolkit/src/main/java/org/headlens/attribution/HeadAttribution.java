@@ -286,12 +286,20 @@ public final class HeadAttribution {
             case MEAN_OVER_IMAGE_POSITIONS:
                 return Baseline.meanOverImagePositions();
             default: {
+                // a running sum, so that memory does not grow with the number of images
                 NDArray sum = null;
                 for (ShapesDataset.Entry sample : samples) {
-                    NDArray pixels = model.imageProcessor().pixelValues(manager, sample.image());
-                    sum = sum == null ? pixels : sum.add(pixels);
+                    try (NDManager scope = manager.newSubManager()) {
+                        NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
+                        NDArray next = sum == null ? pixels.duplicate() : sum.add(pixels);
+                        next.attach(manager);
+                        if (sum != null) {
+                            sum.close();
+                        }
+                        sum = next;
+                    }
                 }
-                return Baseline.image(sum.div(samples.size()));
+                return Baseline.image(sum.divi(samples.size()));
             }
         }
     }
