@@ -36,10 +36,10 @@ class AttributeCommandTest {
         Table areas = Table.read().csv(out.resolve("areas.csv").toFile());
         assertEquals(6, samples.rowCount());
         assertEquals(6 * 8, heads.rowCount(), "one row per layer and head");
-        long used = samples.stringColumn("correct").asList().stream().filter("true"::equals).count();
+        long used = samples.booleanColumn("correct").countTrue();
         assertEquals(used, Long.parseLong(summary.group(1)));
         assertEquals(80, Integer.parseInt(summary.group(2)));
-        double meanR = samples.where(samples.stringColumn("correct").isEqualTo("true")).doubleColumn("heldout_r").mean();
+        double meanR = samples.where(samples.booleanColumn("correct").isTrue()).doubleColumn("heldout_r").mean();
         assertEquals(meanR, Double.parseDouble(summary.group(3)), 1e-4);
         assertEquals(areas.where(areas.stringColumn("ranking").isEqualTo("head attribution")).doubleColumn("faithfulness_auc").get(0),
                 Double.parseDouble(summary.group(4)), 1e-4);
