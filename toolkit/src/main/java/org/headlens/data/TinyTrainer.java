@@ -116,7 +116,7 @@ public record TinyTrainer(int visionSteps, int steps, int batch, double learning
                 }
                 NDArray pixels = NDArrays.concat(new NDList(images), 0);
                 double loss;
-                int correct = 0;
+                double accuracy;
                 try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                     List<NDArray> states = model.visionTower().hiddenStates(pixels, vision.layers());
                     // the tiny model feeds the last layer's patch tokens (CLS dropped) to the projector
@@ -128,13 +128,10 @@ public record TinyTrainer(int visionSteps, int steps, int batch, double learning
                     NDArray total = imageLoss.add(patchLoss);
                     collector.backward(total);
                     loss = imageLoss.getFloat();
-                    long[] predicted = imageLogits.argMax(-1).toLongArray();
-                    for (int i = 0; i < batch; i++) {
-                        correct += predicted[i] == answers[i] ? 1 : 0;
-                    }
+                    accuracy = accuracy(imageLogits, answers);
                 }
                 boolean finite = adam.step(learningRate * schedule(step, visionSteps));
-                progress.step(step, loss, correct / (double) batch, finite);
+                progress.step(step, loss, accuracy, finite);
             }
         }
         parameters.values().forEach(p -> p.setRequiresGradient(false));
@@ -169,24 +166,31 @@ public record TinyTrainer(int visionSteps, int steps, int batch, double learning
                 NDArray pixels = NDArrays.concat(new NDList(images), 0);
                 NDArray target = work.create(labels, new Shape(batch, vocabulary.size()));
                 double loss;
-                int correct = 0;
+                double accuracy;
                 try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                     NDArray logits = ForwardPass.finalLogitsForTraining(model, work, colour ? colourPrompt : objectPrompt, pixels);
                     NDArray lossArray = logits.logSoftmax(-1).mul(target).sum().div(-batch);
                     collector.backward(lossArray);
                     loss = lossArray.getFloat();
-                    long[] predicted = logits.argMax(-1).toLongArray();
-                    for (int i = 0; i < batch; i++) {
-                        correct += predicted[i] == answers[i] ? 1 : 0;
-                    }
+                    accuracy = accuracy(logits, answers);
                 }
                 boolean finite = adam.step(learningRate * schedule(step, steps));
-                (colour ? colourProgress : object).step(step, loss, correct / (double) batch, finite);
+                (colour ? colourProgress : object).step(step, loss, accuracy, finite);
             }
         }
         parameters.values().forEach(p -> p.setRequiresGradient(false));
         adam.close();
         return List.of(object.summary(), colourProgress.summary());
+    }
+
+    /** Fraction of rows whose largest logit is the answer. */
+    private static double accuracy(NDArray logits, int[] answers) {
+        long[] predicted = logits.argMax(-1).toLongArray();
+        int correct = 0;
+        for (int i = 0; i < answers.length; i++) {
+            correct += predicted[i] == answers[i] ? 1 : 0;
+        }
+        return correct / (double) answers.length;
     }
 
     /** Linear warm-up over 100 steps, then cosine decay to 5% of the peak. */
