@@ -32,12 +32,18 @@ public final class ResultFolder {
     }
 
     /**
-     * @param root the folder (created when missing)
+     * @param root the folder (created when missing; temporary files of a killed run are removed)
      * @return the result folder
      */
     public static ResultFolder open(Path root) {
         try {
             Files.createDirectories(root);
+            // a run killed while writing leaves its temporary file behind; it never holds a finished result
+            try (Stream<Path> walk = Files.walk(root)) {
+                for (Path stale : walk.filter(p -> p.getFileName().toString().endsWith(".partial")).toList()) {
+                    Files.deleteIfExists(stale);
+                }
+            }
         } catch (IOException e) {
             throw new HeadlensException(root + ": cannot create the output folder (" + e.getMessage() + ")", e);
         }

@@ -108,7 +108,10 @@ class HeadAttributionTest {
     void anInterruptedRunResumesFromTheSavedSamples(@TempDir Path out) throws Exception {
         try (Lvlm model = Lvlm.load(modelDir)) {
             HeadAttribution attribution = HeadAttribution.of(model).options(OPTIONS).progress(null);
+            Files.createDirectories(out.resolve("samples"));
+            Path stale = Files.writeString(out.resolve("samples/.t-0000.json123.partial"), "{\"id\": \"t-00");
             ResultFolder folder = ResultFolder.open(out);
+            assertFalse(Files.exists(stale), "a killed write's temporary file is removed");
             attribution.run(samples.subList(0, 2), folder);
             Path saved = out.resolve("samples/" + samples.get(0).id() + ".json");
             FileTime before = Files.getLastModifiedTime(saved);
