@@ -177,14 +177,14 @@ public final class HeadAttribution {
                     masks.add(HeadMask.of(layers, heads, List.of(new Head(h / heads, h % heads))));
                 }
                 double[] metric = measureMasks(engine, masks, answer);
-                double[][] x = new double[masks.size()][count];
-                for (int i = 0; i < masks.size(); i++) {
+                int fitted = options.masks();
+                int heldOut = fitted + options.heldOutMasks();
+                double[][] x = new double[heldOut][count];
+                for (int i = 0; i < heldOut; i++) {
                     for (int h = 0; h < count; h++) {
                         x[i][h] = masks.get(i).isAblated(h / heads, h % heads) ? 0 : 1;
                     }
                 }
-                int fitted = options.masks();
-                int heldOut = fitted + options.heldOutMasks();
                 Regression.Fit fit = options.regression().fit(java.util.Arrays.copyOfRange(x, 0, fitted),
                         java.util.Arrays.copyOfRange(metric, 0, fitted));
                 double correlation = fit.correlation(java.util.Arrays.copyOfRange(x, fitted, heldOut),

@@ -56,13 +56,7 @@ final class AttributeCommand implements Main.Command {
         entries = entries.subList(0, Math.min(samples, entries.size()));
 
         JsonObject manifest = Manifest.start("attribute", modelDir, dataDir, options);
-        manifest.add("attribution_options", new Gson().toJsonTree(Map.of(
-                "masks", attributionOptions.masks(), "held_out_masks", attributionOptions.heldOutMasks(),
-                "alpha", attributionOptions.alpha(), "seed", attributionOptions.seed(),
-                "metric", attributionOptions.metric().label(), "regression", regression,
-                "lambda", regression.equals("ols") ? 0 : lambda, "baseline", attributionOptions.baseline().label(),
-                "drop_incorrect", attributionOptions.dropIncorrect(), "curve_points", attributionOptions.curvePoints())));
-        manifest.addProperty("top_k", attributionOptions.topK());
+        manifest.add("attribution_options", new Gson().toJsonTree(attributionOptions));
         manifest.addProperty("prompt", prompt);
         manifest.addProperty("samples", entries.size());
         AttributionResult result;

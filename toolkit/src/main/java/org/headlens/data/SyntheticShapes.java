@@ -71,18 +71,13 @@ public final class SyntheticShapes {
      * @return the sample
      */
     public ShapeSample sample(String prefix, int index, boolean easy) {
-        return sample(prefix, index, !easy, !easy, !easy);
-    }
-
-    /** Sample {@code index} with each source of difficulty switched on or off. */
-    ShapeSample sample(String prefix, int index, boolean styled, boolean backgrounds, boolean rotated) {
         Random random = new Random(mix(seed * 1_000_003L + index));
         String shape = SHAPES.get(index % SHAPES.size());
-        String style = styled ? STYLES.get((index / SHAPES.size()) % STYLES.size()) : "filled";
+        String style = easy ? "filled" : STYLES.get((index / SHAPES.size()) % STYLES.size());
         String background = BACKGROUNDS.get(random.nextInt(BACKGROUNDS.size()));
         int colourIndex = random.nextInt(COLOURS.size());
-        return render(prefix + "-" + String.format("%04d", index), shape, style, colourIndex, backgrounds ? background : "plain",
-                rotated, random);
+        return render(prefix + "-" + String.format("%04d", index), shape, style, colourIndex, easy ? "plain" : background,
+                !easy, random);
     }
 
     private ShapeSample render(String id, String shape, String style, int colourIndex, String background, boolean rotate,

@@ -20,7 +20,7 @@ public final class TinyModel {
     public static final int IMAGE_SIZE = 64;
     /** The object question, in LLaVA-1.5 chat form. */
     public static final String OBJECT_PROMPT = "USER: <image>\nWhat is the main object in the image? Answer with one word. ASSISTANT:";
-    /** The colour question, trained alongside so that image-to-answer heads form early. */
+    /** The colour question, asked on every fourth training step. */
     public static final String COLOUR_PROMPT = "USER: <image>\nWhat is the colour of the object? Answer with one word. ASSISTANT:";
     private static final List<String> SPECIAL = List.of("<unk>", "<s>", "</s>", "<image>");
     private static final List<String> WORDS = List.of("USER", "ASSISTANT", ":", "What", "is", "the", "main", "object",
