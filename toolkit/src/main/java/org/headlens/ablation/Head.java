@@ -16,4 +16,16 @@ public record Head(int layer, int head) implements Comparable<Head> {
     public String toString() {
         return "L" + layer + "H" + head;
     }
+
+    /**
+     * @param text a head as {@link #toString()} writes it, e.g. {@code L3H1}
+     * @return the head
+     */
+    public static Head parse(String text) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("L(\\d+)H(\\d+)").matcher(text.trim());
+        if (!m.matches()) {
+            throw new org.headlens.HeadlensException("head '" + text.trim() + "' is not of the form L<layer>H<head>, e.g. L3H1");
+        }
+        return new Head(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));
+    }
 }

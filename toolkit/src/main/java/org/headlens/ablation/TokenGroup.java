@@ -16,6 +16,12 @@ public enum TokenGroup {
     IMAGE_OBJECT,
     /** Image positions whose patch is not covered by the object mask. */
     IMAGE_BACKGROUND,
+    /**
+     * As many image positions as {@link #IMAGE_OBJECT}, drawn at random from all image positions:
+     * the control that tells an object effect from an effect of blocking that many tokens. The
+     * draw is seeded by the object mask, so a sample always gets the same subset.
+     */
+    IMAGE_RANDOM,
     /** Text after the image, before the role tokens. */
     QUESTION,
     /** The assistant role tokens at the end of the prompt, including the final token. */

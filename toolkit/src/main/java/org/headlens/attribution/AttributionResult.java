@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.headlens.ablation.Head;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;
 import tech.tablesaw.api.StringColumn;
@@ -27,6 +28,20 @@ public record AttributionResult(int layers, int headsPerLayer, AttributionOption
     /** @return the samples that enter the aggregates */
     public List<SampleAttribution> used() {
         return measured.stream().filter(s -> s.correct() || !options.dropIncorrect()).toList();
+    }
+
+    /**
+     * @param k how many heads
+     * @return the {@code k} heads of largest mean attribution, most important first (e.g. to
+     *     restrict a flow trace to them)
+     */
+    public List<Head> topHeads(int k) {
+        Ranking attribution = rankings.stream().filter(r -> r.name().equals(Ranking.ATTRIBUTION)).findFirst().orElseThrow();
+        List<Head> heads = new ArrayList<>();
+        for (int h : attribution.top(Math.min(k, layers * headsPerLayer))) {
+            heads.add(new Head(h / headsPerLayer, h % headsPerLayer));
+        }
+        return heads;
     }
 
     /**

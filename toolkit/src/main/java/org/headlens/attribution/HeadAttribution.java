@@ -23,6 +23,7 @@ import org.headlens.forward.ForwardPass;
 import org.headlens.forward.ForwardResult;
 import org.headlens.forward.InterventionEngine;
 import org.headlens.forward.Prompt;
+import org.headlens.metric.Answer;
 import org.headlens.model.Lvlm;
 import org.headlens.results.Progress;
 import org.headlens.results.ResultFolder;
@@ -160,7 +161,8 @@ public final class HeadAttribution {
         int heads = model.config().text().heads();
         int count = layers * heads;
         Prompt question = Prompt.of(model, prompt);
-        int answer = answerToken(sample);
+        Answer expected = Answer.of(model, sample.shape());
+        int answer = expected.token();
         try (NDManager scope = model.newScope()) {
             NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
             double[] attention = attentionToImage(question, pixels);
@@ -193,7 +195,7 @@ public final class HeadAttribution {
                 for (int h = 0; h < count; h++) {
                     single[h] = clean - metric[heldOut + h];
                 }
-                boolean correct = argmax(cleanLogits) == answer;
+                boolean correct = expected.isPredicted(cleanLogits);
                 return new SampleAttribution(sample.id(), sample.shape(), sample.style(), correct, clean, allAblated,
                         fit.intercept(), fit.coefficients(), correlation, single, attention, (System.nanoTime() - start) / 1e9);
             }
@@ -215,7 +217,7 @@ public final class HeadAttribution {
         List<Ranking> all = new ArrayList<>(rankings);
         all.add(Ranking.random(count, new Random(seedFor(sample.id()) + 1)));
         int[] ks = kGrid(count, options.curvePoints());
-        int answer = answerToken(sample);
+        int answer = Answer.of(model, sample.shape()).token();
         try (NDManager scope = model.newScope()) {
             NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
             try (InterventionEngine engine = InterventionEngine.prepare(model, Prompt.of(model, prompt), pixels, baseline)) {
@@ -304,14 +306,6 @@ public final class HeadAttribution {
         }
     }
 
-    private int answerToken(ShapesDataset.Entry sample) {
-        long[] ids = model.encodeWithoutSpecialTokens(sample.shape());
-        if (ids.length == 0) {
-            throw new HeadlensException("sample " + sample.id() + ": the answer '" + sample.shape() + "' encodes to no token");
-        }
-        return (int) ids[0];
-    }
-
     private long seedFor(String id) {
         return options.seed() * 1_000_003L + id.hashCode();
     }
@@ -322,15 +316,5 @@ public final class HeadAttribution {
             list.add(new Head(h / heads, h % heads));
         }
         return HeadMask.of(layers, heads, list);
-    }
-
-    private static int argmax(float[] values) {
-        int best = 0;
-        for (int i = 1; i < values.length; i++) {
-            if (values[i] > values[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }

@@ -3,16 +3,12 @@ package org.headlens.cli;
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
 import java.io.PrintStream;
-import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import org.headlens.attribution.AttributionOptions;
 import org.headlens.attribution.AttributionResult;
 import org.headlens.attribution.HeadAttribution;
 import org.headlens.attribution.Ranking;
 import org.headlens.attribution.Regression;
-import org.headlens.data.ShapesDataset;
-import org.headlens.data.TinyModel;
 import org.headlens.metric.Metric;
 import org.headlens.model.Lvlm;
 import org.headlens.results.ResultFolder;
@@ -29,9 +25,7 @@ final class AttributeCommand implements Main.Command {
 
     @Override
     public int run(Options options, PrintStream out) {
-        Path modelDir = options.path("model", Main.embedded("model").toString());
-        Path dataDir = options.path("data", Main.embedded("eval").toString());
-        ResultFolder folder = ResultFolder.open(options.path("out", null));
+        RunInputs inputs = RunInputs.read(options);
         AttributionOptions defaults = AttributionOptions.defaults();
         String regression = options.string("regression", "ols");
         double lambda = options.number("lambda", 0.01);
@@ -50,19 +44,14 @@ final class AttributeCommand implements Main.Command {
                 .withDropIncorrect(!options.flag("keep-incorrect"))
                 .withCurvePoints(options.integer("curve-points", defaults.curvePoints()))
                 .withTopK(options.integer("top-k", defaults.topK()));
-        String prompt = options.string("prompt", TinyModel.OBJECT_PROMPT);
-        List<ShapesDataset.Entry> entries = ShapesDataset.read(dataDir);
-        int samples = options.integer("samples", entries.size());
-        entries = entries.subList(0, Math.min(samples, entries.size()));
-
-        JsonObject manifest = Manifest.start("attribute", modelDir, dataDir, options);
+        JsonObject manifest = inputs.manifest("attribute", options);
         manifest.add("attribution_options", new Gson().toJsonTree(attributionOptions));
-        manifest.addProperty("prompt", prompt);
-        manifest.addProperty("samples", entries.size());
         AttributionResult result;
-        try (Lvlm model = Lvlm.load(modelDir)) {
-            result = HeadAttribution.of(model).options(attributionOptions).prompt(prompt).progress(out).run(entries, folder);
+        try (Lvlm model = Lvlm.load(inputs.model())) {
+            result = HeadAttribution.of(model).options(attributionOptions).prompt(inputs.prompt()).progress(out)
+                    .run(inputs.samples(), inputs.folder());
         }
+        ResultFolder folder = inputs.folder();
         folder.writeCsv("samples", result.samples());
         folder.writeCsv("heads", result.heads());
         folder.writeCsv("per_sample_heads", result.perSampleHeads());

@@ -32,6 +32,7 @@ public final class Main {
         commands.put("evaluate", new EvaluateCommand());
         commands.put("make-dataset", new MakeDatasetCommand());
         commands.put("attribute", new AttributeCommand());
+        commands.put("trace", new TraceCommand());
         return commands;
     }
 

@@ -242,6 +242,9 @@ public record TinyTrainer(int visionSteps, int steps, int batch, double learning
         }
 
         Loss summary() {
+            if (losses.isEmpty()) {
+                return new Loss(name, Double.NaN, Double.NaN, Double.NaN);
+            }
             int window = Math.max(1, Math.min(50, losses.size() / 4));
             return new Loss(name, mean(losses.subList(0, window)), mean(losses.subList(losses.size() - window, losses.size())), accuracy);
         }

@@ -1,6 +1,10 @@
 package org.headlens.forward;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
 import java.util.stream.IntStream;
 import org.headlens.HeadlensException;
 import org.headlens.ablation.TokenGroup;
@@ -141,13 +145,18 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
             case IMAGE:
                 return layout.imagePositions();
             case IMAGE_OBJECT:
-            case IMAGE_BACKGROUND:
-                if (objectPatches == null) {
-                    throw new HeadlensException(group + " needs an object mask; give the prompt one with withObjectPatches");
-                }
+            case IMAGE_BACKGROUND: {
                 boolean object = group == TokenGroup.IMAGE_OBJECT;
-                return IntStream.range(0, objectPatches.length).filter(i -> objectPatches[i] == object)
-                        .map(i -> i + layout.imageStart()).toArray();
+                boolean[] patches = requireObjectPatches(group);
+                return IntStream.range(0, patches.length).filter(i -> patches[i] == object).map(i -> i + layout.imageStart()).toArray();
+            }
+            case IMAGE_RANDOM: {
+                boolean[] patches = requireObjectPatches(group);
+                List<Integer> shuffled = new ArrayList<>(IntStream.range(0, patches.length).boxed().toList());
+                Collections.shuffle(shuffled, new Random(Arrays.hashCode(patches)));
+                int count = (int) IntStream.range(0, patches.length).filter(i -> patches[i]).count();
+                return shuffled.subList(0, count).stream().mapToInt(i -> i + layout.imageStart()).sorted().toArray();
+            }
             case QUESTION:
                 return IntStream.range(layout.imageEnd(), end - requireRole(group)).toArray();
             case ROLE:
@@ -159,6 +168,13 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
             default:
                 throw new IllegalArgumentException(group.toString());
         }
+    }
+
+    private boolean[] requireObjectPatches(TokenGroup group) {
+        if (objectPatches == null) {
+            throw new HeadlensException(group + " needs an object mask; give the prompt one with withObjectPatches");
+        }
+        return objectPatches;
     }
 
     private int requireRole(TokenGroup group) {

@@ -130,25 +130,12 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
      */
     public NDArray pixelValues(NDManager manager, BufferedImage image) {
         int[][] rgb = toRgb(image);
-        int w = image.getWidth();
-        int h = image.getHeight();
-        int targetW = width;
-        int targetH = height;
-        if (shortestEdge > 0) {
-            // transformers' get_resize_output_image_size: short side to the target, long side floored
-            if (w <= h) {
-                targetW = shortestEdge;
-                targetH = (int) ((long) shortestEdge * h / w);
-            } else {
-                targetH = shortestEdge;
-                targetW = (int) ((long) shortestEdge * w / h);
-            }
-        }
+        int[] target = resizedSize(image.getWidth(), image.getHeight());
         for (int c = 0; c < 3; c++) {
-            rgb[c] = resize(rgb[c], w, h, targetW, targetH);
+            rgb[c] = resize(rgb[c], image.getWidth(), image.getHeight(), target[0], target[1]);
         }
-        w = targetW;
-        h = targetH;
+        int w = target[0];
+        int h = target[1];
         int outW = cropWidth > 0 ? cropWidth : w;
         int outH = cropHeight > 0 ? cropHeight : h;
         int top = (h - outH) / 2;
@@ -176,6 +163,52 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
      */
     public NDArray pixelValues(NDManager manager, Path file) {
         return pixelValues(manager, Images.read(file));
+    }
+
+    /**
+     * Maps a per-pixel mask of the original image onto the preprocessed image: resized with the
+     * same filter as the pixels (a pixel stays set when at least half of it is), then cropped.
+     *
+     * @param mask [row][column] pixels of the original image
+     * @return [row][column] pixels of the model's input image
+     */
+    public boolean[][] mask(boolean[][] mask) {
+        int h = mask.length;
+        int w = h == 0 ? 0 : mask[0].length;
+        if (w == 0) {
+            throw new HeadlensException("object mask is empty");
+        }
+        int[] channel = new int[w * h];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                channel[y * w + x] = mask[y][x] ? 255 : 0;
+            }
+        }
+        int[] target = resizedSize(w, h);
+        int[] resized = resize(channel, w, h, target[0], target[1]);
+        int outW = cropWidth > 0 ? cropWidth : target[0];
+        int outH = cropHeight > 0 ? cropHeight : target[1];
+        int top = (target[1] - outH) / 2;
+        int left = (target[0] - outW) / 2;
+        boolean[][] out = new boolean[outH][outW];
+        for (int y = 0; y < outH; y++) {
+            for (int x = 0; x < outW; x++) {
+                int sy = y + top;
+                int sx = x + left;
+                out[y][x] = sy >= 0 && sy < target[1] && sx >= 0 && sx < target[0] && resized[sy * target[0] + sx] >= 128;
+            }
+        }
+        return out;
+    }
+
+    /** @return width and height after resizing, before cropping */
+    private int[] resizedSize(int w, int h) {
+        if (shortestEdge == 0) {
+            return new int[] {width, height};
+        }
+        // transformers' get_resize_output_image_size: short side to the target, long side floored
+        return w <= h ? new int[] {shortestEdge, (int) ((long) shortestEdge * h / w)}
+                : new int[] {(int) ((long) shortestEdge * w / h), shortestEdge};
     }
 
     private static int[][] toRgb(BufferedImage image) {

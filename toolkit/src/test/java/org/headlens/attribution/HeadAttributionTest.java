@@ -8,20 +8,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.util.ArrayList;
 import java.util.List;
+import org.headlens.TestModels;
 import org.headlens.ablation.Baseline;
 import org.headlens.ablation.Head;
 import org.headlens.ablation.HeadMask;
 import org.headlens.ablation.Intervention;
-import org.headlens.data.ShapeSample;
 import org.headlens.data.ShapesDataset;
-import org.headlens.data.SyntheticShapes;
 import org.headlens.data.TinyModel;
 import org.headlens.forward.InterventionEngine;
 import org.headlens.forward.Prompt;
 import org.headlens.model.Lvlm;
-import org.headlens.model.ModelConfig;
 import org.headlens.results.ResultFolder;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,19 +36,8 @@ class HeadAttributionTest {
 
     @BeforeAll
     static void writeModelAndData() {
-        modelDir = dir.resolve("model");
-        var configJson = TinyModel.config(2, 4, 32);
-        TinyModel.writeFolderFiles(modelDir, configJson);
-        try (Lvlm model = Lvlm.random(ModelConfig.parse(modelDir.resolve("config.json"), configJson), 11)) {
-            model.saveWeights(modelDir);
-        }
-        SyntheticShapes generator = new SyntheticShapes(TinyModel.IMAGE_SIZE, 5);
-        List<ShapeSample> shapes = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            shapes.add(generator.sample("t", i));
-        }
-        ShapesDataset.write(dir.resolve("data"), shapes);
-        samples = ShapesDataset.read(dir.resolve("data"));
+        modelDir = TestModels.randomModel(dir.resolve("model"), 2, 4, 32, 11);
+        samples = TestModels.shapes(dir.resolve("data"), 4, 5);
     }
 
     @Test

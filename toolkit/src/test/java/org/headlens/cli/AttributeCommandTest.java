@@ -22,7 +22,7 @@ class AttributeCommandTest {
             + " single_head_auc=(\\S+) attention_auc=(\\S+) random_auc=(\\S+) seconds=(\\S+)");
 
     @Test
-    void writesTablesAndManifestConsistentWithItsSummaryAndRerunsIdentically(@TempDir Path out) throws Exception {
+    void writesTablesAndManifestConsistentWithItsSummaryAndRerunsIdentically(@TempDir Path out, @TempDir Path again) throws Exception {
         String[] args = {"attribute", "--model", MODEL.toString(), "--data", DATA.toString(), "--out", out.toString(),
             "--samples", "6", "--masks", "80", "--held-out", "24", "--curve-points", "9", "--seed", "5"};
         VerifyModelCommandTest.Run run = VerifyModelCommandTest.run(args);
@@ -53,7 +53,6 @@ class AttributeCommandTest {
         assertEquals(5, manifest.getAsJsonObject("attribution_options").get("seed").getAsInt());
 
         // a fresh folder with the same seed reproduces every table byte for byte
-        Path again = out.resolveSibling(out.getFileName() + "-again");
         args[6] = again.toString();
         assertEquals(0, VerifyModelCommandTest.run(args).status());
         for (String table : new String[] {"samples", "heads", "curves", "areas", "similarity"}) {

@@ -43,4 +43,21 @@ class PromptTest {
         assertArrayEquals(new int[] {3, 7}, full.positions(TokenGroup.IMAGE_OBJECT));
         org.junit.jupiter.api.Assertions.assertEquals(14, full.positions(TokenGroup.IMAGE_BACKGROUND).length);
     }
+
+    @Test
+    void theRandomControlHasAsManyImageTokensAsTheObjectAndIsReproducible() {
+        boolean[] patches = new boolean[16];
+        patches[5] = patches[6] = patches[9] = true;
+        Prompt p = prompt().withObjectPatches(patches);
+        int[] random = p.positions(TokenGroup.IMAGE_RANDOM);
+        org.junit.jupiter.api.Assertions.assertEquals(3, random.length);
+        for (int position : random) {
+            org.junit.jupiter.api.Assertions.assertTrue(position >= 2 && position < 18, "inside the image: " + position);
+        }
+        assertArrayEquals(random, prompt().withObjectPatches(patches).positions(TokenGroup.IMAGE_RANDOM), "same mask, same subset");
+        patches[9] = false;
+        patches[10] = true;
+        int[] other = prompt().withObjectPatches(patches).positions(TokenGroup.IMAGE_RANDOM);
+        org.junit.jupiter.api.Assertions.assertFalse(java.util.Arrays.equals(random, other), "another mask draws another subset");
+    }
 }

@@ -98,4 +98,27 @@ class TokenizerAndImageTest {
         HeadlensException e = assertThrows(HeadlensException.class, () -> ImageProcessor.read(dir, config.vision()));
         assertTrue(e.getMessage().contains("336x336") && e.getMessage().contains("image_size is 32"), e.getMessage());
     }
+
+    @Test
+    void anObjectMaskIsResizedAndCroppedLikeThePixels() {
+        // CLIP at 336: a 640x320 image becomes 672x336, then the centre 336x336 (columns 168-503) is kept
+        ImageProcessor clip = new ImageProcessor(336, 0, 0, 3, 336, 336, 1 / 255.0, new double[] {0, 0, 0}, new double[] {1, 1, 1});
+        boolean[][] mask = new boolean[320][640];
+        for (int y = 0; y < 320; y++) {
+            for (int x = 0; x < 320; x++) {
+                mask[y][x] = true; // the left half
+            }
+        }
+        boolean[][] mapped = clip.mask(mask);
+        assertEquals(336, mapped.length);
+        assertEquals(336, mapped[0].length);
+        int covered = 0;
+        for (boolean[] row : mapped) {
+            for (int x = 0; x < row.length; x++) {
+                covered += row[x] ? 1 : 0;
+                assertEquals(x < 168, row[x], "column " + x);
+            }
+        }
+        assertEquals(168 * 336, covered);
+    }
 }

@@ -1,0 +1,161 @@
+package org.headlens.flow;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.headlens.HeadlensException;
+import org.headlens.ablation.Baseline;
+import org.headlens.ablation.HeadMask;
+import org.headlens.ablation.Intervention;
+import org.headlens.ablation.Knockout;
+import org.headlens.ablation.TokenGroup;
+import org.headlens.data.ShapesDataset;
+import org.headlens.data.TinyModel;
+import org.headlens.forward.InterventionEngine;
+import org.headlens.forward.Prompt;
+import org.headlens.metric.Answer;
+import org.headlens.model.Lvlm;
+import org.headlens.results.Progress;
+import org.headlens.results.ResultFolder;
+
+/**
+ * Token-level information flow (attention knockout): for each pair of token groups and each
+ * window of consecutive layers, the target's queries may not attend to the source's keys there,
+ * and the change of the answer's metric is recorded.
+ *
+ * <pre>{@code
+ * FlowResult flow = FlowTracer.of(model).options(FlowOptions.defaults().withWindowSize(2)).run(samples);
+ * show(flow.curves());
+ * }</pre>
+ */
+public final class FlowTracer {
+    private final Lvlm model;
+    private final FlowOptions options;
+    private final String prompt;
+    private final PrintStream log;
+
+    private FlowTracer(Lvlm model, FlowOptions options, String prompt, PrintStream log) {
+        this.model = model;
+        this.options = options;
+        this.prompt = prompt;
+        this.log = log;
+    }
+
+    /** @return a tracer on {@code model} with default options, the object question and progress on standard output */
+    public static FlowTracer of(Lvlm model) {
+        return new FlowTracer(model, FlowOptions.defaults(), TinyModel.OBJECT_PROMPT, System.out);
+    }
+
+    /** @return a copy with these options */
+    public FlowTracer options(FlowOptions value) {
+        return new FlowTracer(model, value, prompt, log);
+    }
+
+    /** @return a copy asking {@code text} (with its image placeholder) */
+    public FlowTracer prompt(String text) {
+        return new FlowTracer(model, options, text, log);
+    }
+
+    /** @return a copy printing progress to {@code out} (null: silent) */
+    public FlowTracer progress(PrintStream out) {
+        return new FlowTracer(model, options, prompt, out);
+    }
+
+    /** @return the options */
+    public FlowOptions options() {
+        return options;
+    }
+
+    /** @return the first layer of every window position */
+    public int[] windowStarts() {
+        int layers = model.config().text().layers();
+        return IntStream.rangeClosed(0, layers - options.windowSize(layers)).toArray();
+    }
+
+    /**
+     * Traces every sample in memory.
+     *
+     * @param samples the samples
+     * @return the results
+     */
+    public FlowResult run(List<ShapesDataset.Entry> samples) {
+        return run(samples, null);
+    }
+
+    /**
+     * Traces every sample, saving each one's knockouts in {@code folder} as it finishes; a rerun
+     * with the same folder skips what is there.
+     *
+     * @param samples the samples
+     * @param folder where per-sample results go, or null to keep them in memory only
+     * @return the results
+     */
+    public FlowResult run(List<ShapesDataset.Entry> samples, ResultFolder folder) {
+        if (samples.isEmpty()) {
+            throw new HeadlensException("no samples to trace");
+        }
+        long start = System.nanoTime();
+        List<SampleFlow> traced = new ArrayList<>();
+        Progress progress = new Progress("trace", samples.size(), log, 2);
+        for (ShapesDataset.Entry sample : samples) {
+            String file = "flow/" + sample.id() + ".json";
+            SampleFlow result = folder == null ? null : folder.readJson(file, SampleFlow.class);
+            if (result == null) {
+                result = trace(sample);
+                if (folder != null) {
+                    folder.writeJson(file, result);
+                }
+            }
+            traced.add(result);
+            progress.step(sample.id());
+        }
+        int layers = model.config().text().layers();
+        return new FlowResult(options, options.windowSize(layers), traced, (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * Cuts every pair in every window for one sample.
+     *
+     * @param sample the sample (its mask gives the object tokens)
+     * @return the metric of the clean run and of each knockout
+     */
+    public SampleFlow trace(ShapesDataset.Entry sample) {
+        long start = System.nanoTime();
+        int layers = model.config().text().layers();
+        int size = options.windowSize(layers);
+        int[] starts = windowStarts();
+        Answer answer = Answer.of(model, sample.shape());
+        HeadMask heads = options.heads().isEmpty() ? null : HeadMask.of(layers, model.config().text().heads(), options.heads());
+        try (NDManager scope = model.newScope()) {
+            NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
+            int side = model.config().vision().imageSize() / model.config().vision().patchSize();
+            Prompt question = Prompt.of(model, prompt).withObjectMask(model.imageProcessor().mask(sample.readMask()), side,
+                    options.objectThreshold());
+            List<Intervention> interventions = new ArrayList<>();
+            for (FlowPair pair : options.pairs()) {
+                for (int first : starts) {
+                    int[] window = IntStream.range(first, first + size).toArray();
+                    interventions.add(Intervention.knockout(new Knockout(pair.target(), pair.source(), window, heads)));
+                }
+            }
+            // knockouts leave the baseline unused; the mean over image positions costs no extra prefix run
+            try (InterventionEngine engine = InterventionEngine.prepare(model, question, pixels, Baseline.meanOverImagePositions())) {
+                float[] cleanLogits = engine.clean();
+                float[][] knocked = engine.finalLogits(interventions);
+                List<SampleFlow.Point> points = new ArrayList<>();
+                int i = 0;
+                for (FlowPair pair : options.pairs()) {
+                    for (int first : starts) {
+                        points.add(new SampleFlow.Point(pair.label(), first, options.metric().of(knocked[i++], answer.token())));
+                    }
+                }
+                return new SampleFlow(sample.id(), sample.shape(), sample.style(), answer.isPredicted(cleanLogits),
+                        options.metric().of(cleanLogits, answer.token()), question.positions(TokenGroup.IMAGE_OBJECT).length,
+                        question.positions(TokenGroup.IMAGE).length, points, (System.nanoTime() - start) / 1e9);
+            }
+        }
+    }
+}
