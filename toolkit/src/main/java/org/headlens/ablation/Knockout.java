@@ -12,7 +12,7 @@ import java.util.stream.IntStream;
  * @param layers decoder layers where the edge is cut
  * @param heads heads where it is cut, or null for every head
  */
-public record Knockout(TokenGroup queries, TokenGroup keys, int[] layers, HeadMask heads) {
+public record Knockout(TokenSet queries, TokenSet keys, int[] layers, HeadMask heads) {
 
     /**
      * Cuts the edge in every head of a window of consecutive layers.
@@ -23,7 +23,7 @@ public record Knockout(TokenGroup queries, TokenGroup keys, int[] layers, HeadMa
      * @param windowSize number of layers
      * @return the knockout
      */
-    public static Knockout window(TokenGroup queries, TokenGroup keys, int firstLayer, int windowSize) {
+    public static Knockout window(TokenSet queries, TokenSet keys, int firstLayer, int windowSize) {
         return new Knockout(queries, keys, IntStream.range(firstLayer, firstLayer + windowSize).toArray(), null);
     }
 

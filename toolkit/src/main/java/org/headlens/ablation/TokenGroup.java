@@ -7,7 +7,7 @@ package org.headlens.ablation;
  * ({@code USER:}), image, question (text after the image up to the role tokens), role tokens
  * ({@code ASSISTANT :}), and the final token (the last role token, where the answer is read).
  */
-public enum TokenGroup {
+public enum TokenGroup implements TokenSet {
     /** Text before the image. */
     PREFIX_TEXT,
     /** Every image position. */

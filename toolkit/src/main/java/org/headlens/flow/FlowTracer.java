@@ -12,6 +12,7 @@ import org.headlens.ablation.HeadMask;
 import org.headlens.ablation.Intervention;
 import org.headlens.ablation.Knockout;
 import org.headlens.ablation.TokenGroup;
+import org.headlens.ablation.TokenSet;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
 import org.headlens.forward.InterventionEngine;
@@ -155,6 +156,42 @@ public final class FlowTracer {
                 return new SampleFlow(sample.id(), sample.shape(), sample.style(), answer.isPredicted(cleanLogits),
                         options.metric().of(cleanLogits, answer.token()), question.positions(TokenGroup.IMAGE_OBJECT).length,
                         question.positions(TokenGroup.IMAGE).length, points, (System.nanoTime() - start) / 1e9);
+            }
+        }
+    }
+
+    /**
+     * Cuts each image patch, alone and in every layer, from the text after the image: the map
+     * of where in the image the answer reads from (restricted to the option's heads, if any).
+     *
+     * @param sample the sample
+     * @return the metric change per patch
+     */
+    public PatchEffects patchEffects(ShapesDataset.Entry sample) {
+        int layers = model.config().text().layers();
+        int[] every = IntStream.range(0, layers).toArray();
+        Answer answer = Answer.of(model, sample.shape());
+        HeadMask heads = options.heads().isEmpty() ? null : HeadMask.of(layers, model.config().text().heads(), options.heads());
+        int side = model.config().vision().imageSize() / model.config().vision().patchSize();
+        try (NDManager scope = model.newScope()) {
+            NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
+            Prompt question = Prompt.of(model, prompt);
+            int[] image = question.positions(TokenGroup.IMAGE);
+            // a CLS token kept by the full strategy comes first; the patches are the last side^2 positions
+            int firstPatch = image[image.length - side * side];
+            List<Intervention> interventions = new ArrayList<>();
+            for (int p = 0; p < side * side; p++) {
+                TokenSet patch = TokenSet.of("patch " + p, firstPatch + p);
+                interventions.add(Intervention.knockout(new Knockout(TokenGroup.SUFFIX_TEXT, patch, every, heads)));
+            }
+            try (InterventionEngine engine = InterventionEngine.prepare(model, question, pixels, Baseline.meanOverImagePositions())) {
+                double clean = options.metric().of(engine.clean(), answer.token());
+                float[][] knocked = engine.finalLogits(interventions);
+                double[] change = new double[knocked.length];
+                for (int p = 0; p < change.length; p++) {
+                    change[p] = options.metric().of(knocked[p], answer.token()) - clean;
+                }
+                return new PatchEffects(sample.id(), side, clean, change);
             }
         }
     }

@@ -8,6 +8,7 @@ import java.util.Random;
 import java.util.stream.IntStream;
 import org.headlens.HeadlensException;
 import org.headlens.ablation.TokenGroup;
+import org.headlens.ablation.TokenSet;
 import org.headlens.model.Lvlm;
 
 /**
@@ -134,10 +135,21 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
     }
 
     /**
-     * @param group a named group
-     * @return its decoder positions, ascending
+     * @param tokens a named group or explicit positions
+     * @return their decoder positions, ascending
      */
-    public int[] positions(TokenGroup group) {
+    public int[] positions(TokenSet tokens) {
+        if (tokens instanceof TokenSet.Positions explicit) {
+            int[] positions = explicit.positions();
+            for (int position : positions) {
+                if (position < 0 || position >= layout.length()) {
+                    throw new HeadlensException(explicit + ": position " + position + " is outside the prompt's "
+                            + layout.length() + " positions");
+                }
+            }
+            return positions;
+        }
+        TokenGroup group = (TokenGroup) tokens;
         int end = layout.length();
         switch (group) {
             case PREFIX_TEXT:

@@ -82,6 +82,7 @@ public final class Lvlm implements AutoCloseable {
      * @return the model
      */
     public static Lvlm load(Path folder, LoadOptions options) {
+        offlineUnlessTold();
         DataType type = options.computeType();
         if (type != DataType.FLOAT32 && type != DataType.FLOAT16 && type != DataType.FLOAT64) {
             // bfloat16 weights are read (widened exactly to float32); DJL 0.36's PyTorch engine
@@ -102,6 +103,17 @@ public final class Lvlm implements AutoCloseable {
     }
 
     /**
+     * The PyTorch native library ships in the class path, so DJL never needs to download anything;
+     * in offline mode it also never tries (which matters in notebooks, where no launcher sets it).
+     * An explicit {@code -Dai.djl.offline=false} is respected.
+     */
+    private static void offlineUnlessTold() {
+        if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
+    }
+
+    /**
      * A randomly initialised model built in-process (no folder): for benchmarks and for training
      * from scratch. {@link #saveWeights} writes it as a Hugging Face folder.
      *
@@ -110,6 +122,7 @@ public final class Lvlm implements AutoCloseable {
      * @return the model, float32 on the CPU, without tokenizer
      */
     public static Lvlm random(ModelConfig config, long seed) {
+        offlineUnlessTold();
         NDManager manager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
         Weights weights = Weights.random(manager, seed);
         ImageProcessor processor = ImageProcessor.read(Path.of("(random model)"), config.vision());
