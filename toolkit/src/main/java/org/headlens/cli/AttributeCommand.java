@@ -44,7 +44,26 @@ final class AttributeCommand implements Main.Command {
                 .withDropIncorrect(!options.flag("keep-incorrect"))
                 .withCurvePoints(options.integer("curve-points", defaults.curvePoints()))
                 .withTopK(options.integer("top-k", defaults.topK()));
-        JsonObject manifest = inputs.manifest("attribute", options);
+        AttributionResult result = write(inputs, attributionOptions, inputs.manifest("attribute", options), out);
+        Map<String, Double> areas = result.faithfulnessAreas();
+        out.println();
+        out.print(result.areas().printAll());
+        out.println();
+        out.print(result.similarity().printAll());
+        out.println();
+        out.printf("attribute: samples=%d masks=%d heldout_r=%.4f faithfulness_auc=%.4f single_head_auc=%.4f attention_auc=%.4f"
+                + " random_auc=%.4f seconds=%.1f%n", result.used().size(), attributionOptions.masks(), result.meanHeldOutCorrelation(),
+                areas.get(Ranking.ATTRIBUTION), areas.get(Ranking.SINGLE_HEAD), areas.get(Ranking.ATTENTION),
+                areas.get(Ranking.RANDOM), result.seconds());
+        return 0;
+    }
+
+    /**
+     * Runs the attribution and writes its tables and manifest into the inputs' folder.
+     *
+     * @return the result
+     */
+    static AttributionResult write(RunInputs inputs, AttributionOptions attributionOptions, JsonObject manifest, PrintStream out) {
         manifest.add("attribution_options", new Gson().toJsonTree(attributionOptions));
         AttributionResult result;
         try (Lvlm model = Lvlm.load(inputs.model())) {
@@ -60,21 +79,10 @@ final class AttributeCommand implements Main.Command {
         folder.writeCsv("areas", result.areas());
         folder.writeCsv("similarity", result.similarity());
         folder.writeCsv("similarity_matrix", result.similarityMatrix());
-        Map<String, Double> areas = result.faithfulnessAreas();
         manifest.addProperty("samples_used", result.used().size());
         manifest.addProperty("heldout_r", result.meanHeldOutCorrelation());
         Manifest.finish(manifest, result.seconds());
         folder.writeJson("manifest.json", manifest);
-
-        out.println();
-        out.print(result.areas().printAll());
-        out.println();
-        out.print(result.similarity().printAll());
-        out.println();
-        out.printf("attribute: samples=%d masks=%d heldout_r=%.4f faithfulness_auc=%.4f single_head_auc=%.4f attention_auc=%.4f"
-                + " random_auc=%.4f seconds=%.1f%n", result.used().size(), attributionOptions.masks(), result.meanHeldOutCorrelation(),
-                areas.get(Ranking.ATTRIBUTION), areas.get(Ranking.SINGLE_HEAD), areas.get(Ranking.ATTENTION),
-                areas.get(Ranking.RANDOM), result.seconds());
-        return 0;
+        return result;
     }
 }

@@ -33,6 +33,8 @@ public final class Main {
         commands.put("make-dataset", new MakeDatasetCommand());
         commands.put("attribute", new AttributeCommand());
         commands.put("trace", new TraceCommand());
+        commands.put("install-kernel", new InstallKernelCommand());
+        commands.put("demo", new DemoCommand());
         return commands;
     }
 

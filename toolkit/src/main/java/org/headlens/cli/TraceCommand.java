@@ -41,7 +41,22 @@ final class TraceCommand implements Main.Command {
                 .withMetric(Metric.parse(options.string("metric", defaults.metric().label())))
                 .withHeads(heads(options))
                 .withDropIncorrect(!options.flag("keep-incorrect"));
-        JsonObject manifest = inputs.manifest("trace", options);
+        FlowResult result = write(inputs, flowOptions, inputs.manifest("trace", options), out);
+        Table summary = result.summary();
+        String strongest = result.strongest();
+        out.println();
+        out.print(summary.printAll());
+        out.println();
+        out.printf("trace: samples=%d windows=%d strongest=%s seconds=%.1f%n", result.used().size(), result.windows(), strongest, result.seconds());
+        return 0;
+    }
+
+    /**
+     * Traces the flows and writes the tables and manifest into the inputs' folder.
+     *
+     * @return the result
+     */
+    static FlowResult write(RunInputs inputs, FlowOptions flowOptions, JsonObject manifest, PrintStream out) {
         manifest.add("flow_options", new Gson().toJsonTree(flowOptions));
         FlowResult result;
         try (Lvlm model = Lvlm.load(inputs.model())) {
@@ -51,20 +66,13 @@ final class TraceCommand implements Main.Command {
         folder.writeCsv("samples", result.samples());
         folder.writeCsv("knockouts", result.knockouts());
         folder.writeCsv("curves", result.curves());
-        Table summary = result.summary();
-        folder.writeCsv("summary", summary);
-        String strongest = result.strongest();
+        folder.writeCsv("summary", result.summary());
         manifest.addProperty("window_size", result.windowSize());
         manifest.addProperty("samples_used", result.used().size());
-        manifest.addProperty("strongest", strongest);
+        manifest.addProperty("strongest", result.strongest());
         Manifest.finish(manifest, result.seconds());
         folder.writeJson("manifest.json", manifest);
-
-        out.println();
-        out.print(summary.printAll());
-        out.println();
-        out.printf("trace: samples=%d windows=%d strongest=%s seconds=%.1f%n", result.used().size(), result.windows(), strongest, result.seconds());
-        return 0;
+        return result;
     }
 
     /** Heads named with --heads, or the top --top-k of an attribution's heads.csv; none means every head. */

@@ -1,0 +1,162 @@
+package org.headlens.cli;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.headlens.HeadlensException;
+
+/**
+ * {@code install-kernel}: installs rapaio's Java kernel (fetched from Maven Central by the build)
+ * as the Jupyter kernel named {@code java} for the current user, on a Java 21 or newer that it
+ * finds or is given.
+ */
+final class InstallKernelCommand implements Main.Command {
+    static final String KERNEL_JAR = "rapaio-jupyter-kernel-3.0.1.jar";
+    private static final int MINIMUM_JAVA = 21;
+
+    @Override
+    public String summary() {
+        return "install a Jupyter kernel named java (rapaio, on Java 21+): [--java PATH] [--name java] [--kernels DIR]";
+    }
+
+    @Override
+    public int run(Options options, PrintStream out) {
+        Path jar = Path.of(System.getProperty("headlens.home", ".")).resolve("toolkit/target/kernel").resolve(KERNEL_JAR);
+        if (!Files.isRegularFile(jar)) {
+            throw new HeadlensException(jar + ": not found; build the toolkit first (mvn -q -DskipTests package), which fetches it");
+        }
+        String given = options.string("java", null);
+        Path java = given != null ? checked(Path.of(given)) : find();
+        String name = options.string("name", "java");
+        if (!name.matches("[A-Za-z0-9._-]+")) {
+            throw new HeadlensException("kernel name '" + name + "' may hold only letters, digits, '.', '_' and '-'");
+        }
+        Path kernels = options.path("kernels", defaultKernelsFolder().toString());
+        Path folder = kernels.resolve(name);
+        try {
+            Files.createDirectories(folder);
+            Files.copy(jar, folder.resolve(KERNEL_JAR), StandardCopyOption.REPLACE_EXISTING);
+            JsonArray argv = new JsonArray();
+            argv.add(java.toString());
+            argv.add("-jar");
+            argv.add(folder.resolve(KERNEL_JAR).toAbsolutePath().toString());
+            argv.add("{connection_file}");
+            JsonObject env = new JsonObject();
+            env.addProperty("RJK_CLASSPATH", "");
+            env.addProperty("RJK_COMPILER_OPTIONS", "");
+            env.addProperty("RJK_INIT_SCRIPT", "");
+            env.addProperty("RJK_TIMEOUT_MILLIS", "-1");
+            env.addProperty("RJK_MIMA_CACHE", folder.resolve("mima_cache").toAbsolutePath().toString());
+            JsonObject spec = new JsonObject();
+            spec.add("argv", argv);
+            spec.addProperty("display_name", "Java (rapaio 3.0.1)");
+            spec.addProperty("language", "java");
+            spec.addProperty("interrupt_mode", "message");
+            spec.add("env", env);
+            Files.writeString(folder.resolve("kernel.json"), new GsonBuilder().setPrettyPrinting().create().toJson(spec) + "\n");
+        } catch (IOException e) {
+            throw new HeadlensException(folder + ": cannot install the kernel (" + e.getMessage() + ")");
+        }
+        out.printf("install-kernel: kernel=%s java=%s folder=%s%n", name, java, folder.toAbsolutePath());
+        return 0;
+    }
+
+    /** Jupyter's per-user data folder, as jupyter_core computes it on Linux and macOS. */
+    private static Path defaultKernelsFolder() {
+        String data = System.getenv("JUPYTER_DATA_DIR");
+        if (data != null && !data.isBlank()) {
+            return Path.of(data, "kernels");
+        }
+        Path home = Path.of(System.getProperty("user.home"));
+        if (System.getProperty("os.name", "").toLowerCase().contains("mac")) {
+            return home.resolve("Library/Jupyter/kernels");
+        }
+        String xdg = System.getenv("XDG_DATA_HOME");
+        return (xdg != null && !xdg.isBlank() ? Path.of(xdg) : home.resolve(".local/share")).resolve("jupyter/kernels");
+    }
+
+    /** The newest Java of at least version 21 among JAVA_HOME, the JVM folders and the PATH. */
+    private static Path find() {
+        List<Path> candidates = new ArrayList<>();
+        String javaHome = System.getenv("JAVA_HOME");
+        if (javaHome != null) {
+            candidates.add(Path.of(javaHome, "bin", "java"));
+        }
+        for (String root : List.of("/usr/lib/jvm", "/Library/Java/JavaVirtualMachines")) {
+            try (Stream<Path> jvms = Files.list(Path.of(root))) {
+                jvms.forEach(jvm -> {
+                    candidates.add(jvm.resolve("bin/java"));
+                    candidates.add(jvm.resolve("Contents/Home/bin/java"));
+                });
+            } catch (IOException e) {
+                // no such folder on this system
+            }
+        }
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            candidates.add(Path.of(dir, "java"));
+        }
+        Path best = null;
+        int bestVersion = 0;
+        for (Path candidate : candidates) {
+            if (Files.isExecutable(candidate)) {
+                int version = version(candidate);
+                if (version > bestVersion) {
+                    best = candidate;
+                    bestVersion = version;
+                }
+            }
+        }
+        if (best == null || bestVersion < MINIMUM_JAVA) {
+            throw new HeadlensException("the kernel needs Java " + MINIMUM_JAVA + " or newer and none was found (newest: "
+                    + (best == null ? "none" : best + ", version " + bestVersion) + "); give one with --java PATH");
+        }
+        return best.toAbsolutePath();
+    }
+
+    private static Path checked(Path java) {
+        if (!Files.isExecutable(java)) {
+            throw new HeadlensException(java + ": not an executable java");
+        }
+        int version = version(java);
+        if (version < MINIMUM_JAVA) {
+            throw new HeadlensException(java + ": Java " + version + ", but the kernel needs " + MINIMUM_JAVA + " or newer");
+        }
+        return java.toAbsolutePath();
+    }
+
+    /** @return the major version {@code java -version} reports, 0 if it does not run */
+    static int version(Path java) {
+        try {
+            Process process = new ProcessBuilder(java.toString(), "-version").redirectErrorStream(true).start();
+            String text = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                return 0;
+            }
+            Matcher m = Pattern.compile("version \"(\\d+)(?:\\.(\\d+))?").matcher(text);
+            if (!m.find()) {
+                return 0;
+            }
+            int major = Integer.parseInt(m.group(1));
+            // Java 8 and older report 1.x
+            return major == 1 && m.group(2) != null ? Integer.parseInt(m.group(2)) : major;
+        } catch (IOException e) {
+            return 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package org.headlens.metric;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.headlens.HeadlensException;
+import org.headlens.data.ShapesDataset;
+import org.headlens.forward.ForwardOptions;
+import org.headlens.forward.ForwardPass;
+import org.headlens.forward.ForwardResult;
+import org.headlens.forward.Prompt;
+import org.headlens.model.Lvlm;
+import tech.tablesaw.api.BooleanColumn;
+import tech.tablesaw.api.DoubleColumn;
+import tech.tablesaw.api.IntColumn;
+import tech.tablesaw.api.StringColumn;
+import tech.tablesaw.api.Table;
+
+/**
+ * How often the model answers correctly, with the real image and with a blank one (which shows
+ * how much of the accuracy needs the image at all).
+ *
+ * @param samples one row per sample: id, class, style, correct, blank_correct
+ */
+public record Accuracy(Table samples) {
+    /**
+     * Asks the question about every sample, with its image and with a blank image.
+     *
+     * @param model the model
+     * @param entries the samples; their class is the expected answer
+     * @param prompt the question with its image placeholder
+     * @return the per-sample outcomes
+     */
+    public static Accuracy measure(Lvlm model, List<ShapesDataset.Entry> entries, String prompt) {
+        if (entries.isEmpty()) {
+            throw new HeadlensException("no samples to evaluate");
+        }
+        Table table = Table.create("accuracy", StringColumn.create("sample"), StringColumn.create("class"), StringColumn.create("style"),
+                BooleanColumn.create("correct"), BooleanColumn.create("blank_correct"));
+        try (NDManager manager = model.newScope()) {
+            Prompt question = Prompt.of(model, prompt);
+            NDArray blank = null;
+            for (ShapesDataset.Entry entry : entries) {
+                Answer answer = Answer.of(model, entry.shape());
+                try (NDManager scope = manager.newSubManager()) {
+                    NDArray pixels = model.imageProcessor().pixelValues(scope, entry.image());
+                    if (blank == null) {
+                        // all-zero pixel values: the processor's mean colour everywhere
+                        blank = manager.zeros(pixels.getShape());
+                    }
+                    table.stringColumn("sample").append(entry.id());
+                    table.stringColumn("class").append(entry.shape());
+                    table.stringColumn("style").append(entry.style());
+                    table.booleanColumn("correct").append(answer.isPredicted(finalLogits(model, question, pixels)));
+                    table.booleanColumn("blank_correct").append(answer.isPredicted(finalLogits(model, question, blank)));
+                }
+            }
+        }
+        return new Accuracy(table);
+    }
+
+    /** @return fraction answered correctly */
+    public double accuracy() {
+        return samples.booleanColumn("correct").countTrue() / (double) samples.rowCount();
+    }
+
+    /** @return fraction answered correctly when every image is blank */
+    public double blankAccuracy() {
+        return samples.booleanColumn("blank_correct").countTrue() / (double) samples.rowCount();
+    }
+
+    /** @return accuracy and sample count per class */
+    public Table byClass() {
+        return by("class");
+    }
+
+    /** @return accuracy and sample count per style */
+    public Table byStyle() {
+        return by("style");
+    }
+
+    private Table by(String column) {
+        Map<String, int[]> counts = new TreeMap<>();
+        for (int i = 0; i < samples.rowCount(); i++) {
+            int[] c = counts.computeIfAbsent(samples.stringColumn(column).get(i), k -> new int[2]);
+            c[0] += samples.booleanColumn("correct").get(i) ? 1 : 0;
+            c[1]++;
+        }
+        return Table.create("accuracy by " + column, StringColumn.create(column, counts.keySet()),
+                DoubleColumn.create("accuracy", counts.values().stream().mapToDouble(c -> c[0] / (double) c[1])),
+                IntColumn.create("samples", counts.values().stream().mapToInt(c -> c[1]).toArray()));
+    }
+
+    private static float[] finalLogits(Lvlm model, Prompt question, NDArray pixels) {
+        try (ForwardResult result = ForwardPass.run(model, question.inputIds(), pixels, ForwardOptions.logitsOnly())) {
+            return result.finalLogits();
+        }
+    }
+}
