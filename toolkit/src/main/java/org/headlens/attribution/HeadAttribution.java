@@ -110,15 +110,8 @@ public final class HeadAttribution {
             Baseline baseline = baseline(samples, manager);
             Progress progress = new Progress("attribute", samples.size(), log, 2);
             for (ShapesDataset.Entry sample : samples) {
-                String file = "samples/" + sample.id() + ".json";
-                SampleAttribution result = folder == null ? null : folder.readJson(file, SampleAttribution.class);
-                if (result == null) {
-                    result = measure(sample, baseline);
-                    if (folder != null) {
-                        folder.writeJson(file, result);
-                    }
-                }
-                measured.add(result);
+                measured.add(ResultFolder.readOrCompute(folder, "samples/" + sample.id() + ".json", SampleAttribution.class,
+                        () -> measure(sample, baseline)));
                 progress.step(sample.id() + " (masks, held-out, single heads)");
             }
             List<SampleAttribution> kept = measured.stream().filter(s -> s.correct() || !options.dropIncorrect()).toList();
@@ -131,15 +124,8 @@ public final class HeadAttribution {
             samples.forEach(e -> byId.put(e.id(), e));
             Progress curveProgress = new Progress("attribute curves", kept.size(), log, 2);
             for (SampleAttribution sample : kept) {
-                String file = "curves/" + sample.id() + ".json";
-                SampleCurves result = folder == null ? null : folder.readJson(file, SampleCurves.class);
-                if (result == null) {
-                    result = curves(byId.get(sample.id()), baseline, rankings);
-                    if (folder != null) {
-                        folder.writeJson(file, result);
-                    }
-                }
-                curves.add(result);
+                curves.add(ResultFolder.readOrCompute(folder, "curves/" + sample.id() + ".json", SampleCurves.class,
+                        () -> curves(byId.get(sample.id()), baseline, rankings)));
                 curveProgress.step(sample.id());
             }
             return new AttributionResult(model.config().text().layers(), model.config().text().heads(), options, measured,

@@ -102,15 +102,7 @@ public final class FlowTracer {
         List<SampleFlow> traced = new ArrayList<>();
         Progress progress = new Progress("trace", samples.size(), log, 2);
         for (ShapesDataset.Entry sample : samples) {
-            String file = "flow/" + sample.id() + ".json";
-            SampleFlow result = folder == null ? null : folder.readJson(file, SampleFlow.class);
-            if (result == null) {
-                result = trace(sample);
-                if (folder != null) {
-                    folder.writeJson(file, result);
-                }
-            }
-            traced.add(result);
+            traced.add(ResultFolder.readOrCompute(folder, "flow/" + sample.id() + ".json", SampleFlow.class, () -> trace(sample)));
             progress.step(sample.id());
         }
         int layers = model.config().text().layers();

@@ -112,6 +112,27 @@ public final class ResultFolder {
         }
     }
 
+    /**
+     * What a resumable run saved under {@code relative}, or else {@code compute}'s result, saved
+     * there first.
+     *
+     * @param folder the run's folder, or null to compute in memory only
+     * @param relative file of this piece of work, e.g. {@code samples/eval-0003.json}
+     * @param type its type
+     * @param compute does the work
+     * @return the saved or computed value
+     */
+    public static <T> T readOrCompute(ResultFolder folder, String relative, Class<T> type, java.util.function.Supplier<T> compute) {
+        T value = folder == null ? null : folder.readJson(relative, type);
+        if (value == null) {
+            value = compute.get();
+            if (folder != null) {
+                folder.writeJson(relative, value);
+            }
+        }
+        return value;
+    }
+
     /** Writes a table as CSV ({@code name}.csv). */
     public void writeCsv(String name, Table table) {
         StringWriter text = new StringWriter();
