@@ -14,6 +14,9 @@ import java.util.Random;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
 import org.headlens.ablation.Baseline;
+import org.headlens.attribution.AttributionOptions;
+import org.headlens.attribution.AttributionResult;
+import org.headlens.attribution.HeadAttribution;
 import org.headlens.ablation.HeadMask;
 import org.headlens.ablation.Intervention;
 import org.headlens.forward.InterventionEngine;
@@ -37,7 +40,7 @@ final class BenchCommand implements Main.Command {
 
     @Override
     public String summary() {
-        return "masks per second: full recompute vs fast path [--model DIR] [--masks N] [--memory-masks 10000]";
+        return "masks per second: full recompute vs fast path [--model DIR] [--masks N] [--memory-masks 10000] [--attribution-samples 16]";
     }
 
     private record Workload(String name, Lvlm model, Prompt prompt, NDArray pixels) {
@@ -73,6 +76,9 @@ final class BenchCommand implements Main.Command {
                 printTable(table, out);
                 memory(b, memoryMasks, out);
             }
+        }
+        if (Files.isDirectory(Main.embedded("model")) && Files.isDirectory(Main.embedded("eval"))) {
+            attributionMemory(options.integer("attribution-samples", 16), out);
         }
         out.printf("bench: speedup=%.1fx masks_per_s=%.1f%n", speedup, fastRate);
         return 0;
@@ -158,6 +164,29 @@ final class BenchCommand implements Main.Command {
             long endRss = residentKilobytes();
             out.printf("memory: resident %d MB after %d masks (%+d MB), %.1f masks/s%n", endRss / 1024, total,
                     (endRss - startRss) / 1024, total / ((System.nanoTime() - start) / 1e9));
+        }
+    }
+
+    /**
+     * Resident memory over a whole attribution run on the embedded model (random masks, held-out
+     * masks, single heads and evaluation curves): it must not grow with the number of masks.
+     */
+    private static void attributionMemory(int samples, PrintStream out) {
+        List<ShapesDataset.Entry> entries = ShapesDataset.read(Main.embedded("eval"));
+        entries = entries.subList(0, Math.min(samples, entries.size()));
+        AttributionOptions options = AttributionOptions.defaults().withDropIncorrect(false);
+        try (Lvlm model = Lvlm.load(Main.embedded("model"))) {
+            HeadAttribution attribution = HeadAttribution.of(model).options(options).progress(null);
+            attribution.run(entries.subList(0, 1));
+            long startRss = residentKilobytes();
+            long start = System.nanoTime();
+            AttributionResult result = attribution.run(entries);
+            long endRss = residentKilobytes();
+            int heads = model.config().text().layers() * model.config().text().heads();
+            long masks = (long) entries.size() * (options.masks() + options.heldOutMasks() + heads)
+                    + (long) result.curves().stream().mapToInt(c -> c.points().size() * 2).sum();
+            out.printf("memory: attribution of %d samples, %d masks: resident %d MB at start, %d MB at end (%+d MB), %.1f s%n",
+                    entries.size(), masks, startRss / 1024, endRss / 1024, (endRss - startRss) / 1024, (System.nanoTime() - start) / 1e9);
         }
     }
 

@@ -4,8 +4,9 @@ import org.headlens.HeadlensException;
 import org.headlens.model.Lvlm;
 
 /**
- * The expected answer of a sample as the token a metric is measured on. A multi-token answer is
- * read at its first token, as single-word answers are in the paper.
+ * The expected answer of a sample as the token a metric is measured on. Answers are single
+ * tokens, as in the paper: a metric on the first of several tokens would credit any answer that
+ * starts the same way, so longer answers are refused.
  *
  * @param word the answer as written in the labels
  * @param token its first token id
@@ -18,8 +19,13 @@ public record Answer(String word, int token) {
      */
     public static Answer of(Lvlm model, String word) {
         long[] ids = model.encodeWithoutSpecialTokens(word);
-        if (ids.length == 0) {
-            throw new HeadlensException("the answer '" + word + "' encodes to no token");
+        if (ids.length != 1) {
+            StringBuilder tokens = new StringBuilder();
+            for (long id : ids) {
+                tokens.append(tokens.length() == 0 ? "" : " ").append(model.token(id));
+            }
+            throw new HeadlensException("the answer '" + word + "' is " + ids.length + " tokens (" + tokens
+                    + ") but must be exactly one: use one-word answers the tokenizer keeps whole");
         }
         return new Answer(word, (int) ids[0]);
     }

@@ -36,8 +36,11 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
 
     private static final double[] CLIP_MEAN = {0.48145466, 0.4578275, 0.40821073};
     private static final double[] CLIP_STD = {0.26862954, 0.26130258, 0.27577711};
-    /** Pixels above this are refused before decoding work is done on them. */
-    public static final long MAX_PIXELS = 100_000_000L;
+    /**
+     * Pixels above this are refused before decoding work is done on them: decoding and
+     * preprocessing take about 16 bytes per pixel, so 40 million pixels stay under 1 GB of heap.
+     */
+    public static final long MAX_PIXELS = 40_000_000L;
 
     /**
      * The processor of a model folder, or the vision tower's conventional one when the folder

@@ -1,0 +1,109 @@
+package org.headlens.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import java.awt.Color;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.zip.CRC32;
+import javax.imageio.ImageIO;
+import org.headlens.HeadlensException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Unusual and hostile image files: handled correctly or refused with a message naming the file. */
+class ImagesTest {
+    private static final ImageProcessor PROCESSOR = new ImageProcessor(64, 0, 0, 3, 64, 64, 1 / 255.0, new double[] {0, 0, 0},
+            new double[] {1, 1, 1});
+
+    private static float[] pixels(Path file) {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            return PROCESSOR.pixelValues(manager, file).toFloatArray();
+        }
+    }
+
+    @Test
+    void greyRgbaSixteenBitAndTinyImagesBecomeTheSameRgbPixels(@TempDir Path dir) throws Exception {
+        BufferedImage rgb = new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB);
+        var g = rgb.createGraphics();
+        g.setColor(new Color(120, 120, 120));
+        g.fillRect(0, 0, 64, 64);
+        g.dispose();
+        Path reference = dir.resolve("rgb.png");
+        ImageIO.write(rgb, "png", reference.toFile());
+
+        BufferedImage grey = new BufferedImage(64, 64, BufferedImage.TYPE_BYTE_GRAY);
+        BufferedImage grey16 = new BufferedImage(64, 64, BufferedImage.TYPE_USHORT_GRAY);
+        BufferedImage rgba = new BufferedImage(64, 64, BufferedImage.TYPE_INT_ARGB);
+        for (int y = 0; y < 64; y++) {
+            for (int x = 0; x < 64; x++) {
+                grey.getRaster().setSample(x, y, 0, 120);
+                grey16.getRaster().setSample(x, y, 0, 120 * 257);
+                rgba.setRGB(x, y, 0x80787878); // half transparent: alpha is dropped, as PIL's convert("RGB") does
+            }
+        }
+        float[] expected = pixels(reference);
+        for (var entry : java.util.Map.of("grey.png", grey, "grey16.png", grey16, "rgba.png", rgba).entrySet()) {
+            Path file = dir.resolve(entry.getKey());
+            ImageIO.write(entry.getValue(), "png", file.toFile());
+            float[] actual = pixels(file);
+            float worst = 0;
+            for (int i = 0; i < expected.length; i++) {
+                worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
+            }
+            assertTrue(worst < 1.5f / 255, entry.getKey() + " differs by " + worst);
+        }
+        // a 1x1 image is resized up to the model's input
+        BufferedImage dot = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+        dot.setRGB(0, 0, 0x787878);
+        Path tiny = dir.resolve("tiny.png");
+        ImageIO.write(dot, "png", tiny.toFile());
+        assertEquals(3 * 64 * 64, pixels(tiny).length);
+        assertEquals(120 / 255.0, pixels(tiny)[0], 1e-3);
+    }
+
+    @Test
+    void hugeTruncatedCorruptAndFakeImagesAreRefusedByName(@TempDir Path dir) throws Exception {
+        // a PNG header announcing 20000 x 20000 pixels (1.6 GB decoded), refused before any pixel is read
+        Path huge = dir.resolve("huge.png");
+        Files.write(huge, pngHeader(20000, 20000));
+        HeadlensException e = assertThrows(HeadlensException.class, () -> Images.read(huge));
+        assertTrue(e.getMessage().startsWith(huge.toString()) && e.getMessage().contains("20000x20000"), e.getMessage());
+
+        BufferedImage image = new BufferedImage(200, 200, BufferedImage.TYPE_INT_RGB);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ImageIO.write(image, "png", bytes);
+        Path truncated = dir.resolve("truncated.png");
+        Files.write(truncated, Arrays.copyOf(bytes.toByteArray(), bytes.size() / 2));
+        e = assertThrows(HeadlensException.class, () -> Images.read(truncated));
+        assertTrue(e.getMessage().startsWith(truncated.toString()), e.getMessage());
+
+        Path text = dir.resolve("notes.jpg");
+        Files.writeString(text, "this is not a picture");
+        e = assertThrows(HeadlensException.class, () -> Images.read(text));
+        assertTrue(e.getMessage().startsWith(text.toString()) && e.getMessage().contains("not an image"), e.getMessage());
+
+        Path empty = dir.resolve("empty.png");
+        Files.write(empty, new byte[0]);
+        assertThrows(HeadlensException.class, () -> Images.read(empty));
+        assertThrows(HeadlensException.class, () -> Images.read(dir.resolve("missing.png")));
+    }
+
+    /** The PNG signature and an IHDR chunk (8-bit RGB) with a correct CRC, and nothing else. */
+    private static byte[] pngHeader(int width, int height) {
+        ByteBuffer ihdr = ByteBuffer.allocate(17);
+        ihdr.put("IHDR".getBytes()).putInt(width).putInt(height).put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
+        CRC32 crc = new CRC32();
+        crc.update(ihdr.array());
+        ByteBuffer file = ByteBuffer.allocate(8 + 4 + 17 + 4);
+        file.put(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}).putInt(13).put(ihdr.array()).putInt((int) crc.getValue());
+        return file.array();
+    }
+}
