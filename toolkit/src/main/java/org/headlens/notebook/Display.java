@@ -57,9 +57,14 @@ public final class Display {
     /** @return the display of this JVM, bound to the running kernel if there is one */
     public static synchronized Display session() {
         if (session == null) {
-            session = new Display(Kernel.find());
+            session = detect();
         }
         return session;
+    }
+
+    /** @return a new display bound to the kernel running now, if any */
+    static Display detect() {
+        return new Display(Kernel.find());
     }
 
     /** @return the kernel in use: {@code rapaio}, {@code IJava}, {@code JJava} or {@code none} (plain text) */
@@ -175,13 +180,21 @@ public final class Display {
             }
         }
 
+        /**
+         * IJava's and JJava's DisplayData take the plain text in a public constructor; rapaio's
+         * has a protected empty constructor and a static {@code fromText}.
+         */
         private Object newDisplayData(String text) throws ReflectiveOperationException {
             try {
-                Constructor<?> constructor = dataType.getDeclaredConstructor();
-                constructor.setAccessible(true);
-                return constructor.newInstance();
+                return dataType.getConstructor(String.class).newInstance(text);
             } catch (NoSuchMethodException e) {
-                return dataType.getMethod("fromText", String.class).invoke(null, text);
+                try {
+                    Constructor<?> empty = dataType.getDeclaredConstructor();
+                    empty.setAccessible(true);
+                    return empty.newInstance();
+                } catch (NoSuchMethodException | RuntimeException again) {
+                    return dataType.getMethod("fromText", String.class).invoke(null, text);
+                }
             }
         }
 
