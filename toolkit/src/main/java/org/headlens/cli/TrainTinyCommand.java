@@ -8,7 +8,7 @@ import org.headlens.data.TinyTrainer;
 final class TrainTinyCommand implements Main.Command {
     @Override
     public String summary() {
-        return "train the tiny LLaVA on synthetic shapes: --out DIR [--seed 1] [--vision-steps 20000] [--steps 1500] [--batch 32] [--learning-rate 2e-3]";
+        return "train the tiny LLaVA on synthetic shapes: --out DIR [--seed 1] [--vision-steps 18000] [--steps 1500] [--batch 32] [--learning-rate 2e-3]";
     }
 
     @Override

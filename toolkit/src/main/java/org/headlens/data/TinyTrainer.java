@@ -30,9 +30,10 @@ import org.headlens.model.ModelConfig;
  * its own, as CLIP does before it meets a language model: every patch token predicts the class
  * of the object it lies on (or background), and the mean patch token predicts the class of the
  * image. A vision transformer trained only through the decoder's answer stayed at chance on
- * shapes for 30 minutes on two cores; with this dense signal it reaches about 0.85 in 20. Both
- * prediction heads are dropped afterwards. Then the tower is frozen and the projector and decoder
- * learn to answer the object and colour questions.
+ * shapes for 30 minutes on two cores; with this dense signal it classifies 0.99 of training
+ * images after 18000 steps (about 30 minutes). Both prediction heads are dropped afterwards. Then
+ * the tower is frozen and the projector and decoder learn to answer the object question (and,
+ * every fourth step, a colour question, which the shape-trained tower cannot answer well).
  *
  * @param visionSteps steps of the vision stage
  * @param steps steps of the language stage
@@ -50,7 +51,7 @@ public record TinyTrainer(int visionSteps, int steps, int batch, double learning
 
     /** The shipped configuration. */
     public static TinyTrainer defaults(long seed) {
-        return new TinyTrainer(20000, 1500, 32, 2e-3, seed, 6, 8, 128);
+        return new TinyTrainer(18000, 1500, 32, 2e-3, seed, 6, 8, 128);
     }
 
     /**
