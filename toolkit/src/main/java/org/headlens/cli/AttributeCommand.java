@@ -65,6 +65,7 @@ final class AttributeCommand implements Main.Command {
      */
     static AttributionResult write(RunInputs inputs, AttributionOptions attributionOptions, JsonObject manifest, PrintStream out) {
         manifest.add("attribution_options", new Gson().toJsonTree(attributionOptions));
+        Manifest.claim(inputs.folder(), manifest, "attribution_options");
         AttributionResult result;
         try (Lvlm model = Lvlm.load(inputs.model())) {
             result = HeadAttribution.of(model).options(attributionOptions).prompt(inputs.prompt()).progress(out)

@@ -58,6 +58,7 @@ final class TraceCommand implements Main.Command {
      */
     static FlowResult write(RunInputs inputs, FlowOptions flowOptions, JsonObject manifest, PrintStream out) {
         manifest.add("flow_options", new Gson().toJsonTree(flowOptions));
+        Manifest.claim(inputs.folder(), manifest, "flow_options");
         FlowResult result;
         try (Lvlm model = Lvlm.load(inputs.model())) {
             result = FlowTracer.of(model).options(flowOptions).prompt(inputs.prompt()).progress(out).run(inputs.samples(), inputs.folder());

@@ -52,6 +52,13 @@ class AttributeCommandTest {
         assertEquals(80, manifest.getAsJsonObject("attribution_options").get("masks").getAsInt());
         assertEquals(5, manifest.getAsJsonObject("attribution_options").get("seed").getAsInt());
 
+        // resuming this folder with other options would mix two runs: refused, naming what differs
+        String[] otherSeed = args.clone();
+        otherSeed[otherSeed.length - 1] = "6";
+        VerifyModelCommandTest.Run refused = VerifyModelCommandTest.run(otherSeed);
+        assertEquals(2, refused.status());
+        assertTrue(refused.err().contains("holds results of another run") && refused.err().contains("attribution options"), refused.err());
+
         // a fresh folder with the same seed reproduces every table byte for byte
         args[6] = again.toString();
         assertEquals(0, VerifyModelCommandTest.run(args).status());
