@@ -217,8 +217,25 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
     private static int[][] toRgb(BufferedImage image) {
         int w = image.getWidth();
         int h = image.getHeight();
-        int[] argb = image.getRGB(0, 0, w, h, null, 0, w);
         int[][] rgb = new int[3][w * h];
+        java.awt.image.Raster raster = image.getRaster();
+        boolean grey = image.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY
+                && !(image.getColorModel() instanceof java.awt.image.IndexColorModel);
+        if (grey) {
+            // Java's grey colour space is linear, so getRGB would brighten grey images (16-bit ones
+            // visibly); PIL keeps the stored grey level, scaled to 8 bits
+            double max = (1L << raster.getSampleModel().getSampleSize(0)) - 1;
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    int value = (int) Math.round(raster.getSample(x, y, 0) * 255.0 / max);
+                    rgb[0][y * w + x] = value;
+                    rgb[1][y * w + x] = value;
+                    rgb[2][y * w + x] = value;
+                }
+            }
+            return rgb;
+        }
+        int[] argb = image.getRGB(0, 0, w, h, null, 0, w);
         for (int i = 0; i < argb.length; i++) {
             // PIL's convert("RGB") drops alpha without compositing, and so does this
             int p = argb[i];
