@@ -235,6 +235,24 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
             }
             return rgb;
         }
+        if (image.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_CMYK && raster.getNumBands() == 4) {
+            // Java converts CMYK through a colour profile; PIL's convert("RGB") uses the naive
+            // (255 - c)(255 - k) / 255, and the reference models were fed PIL's pixels
+            double max = (1L << raster.getSampleModel().getSampleSize(0)) - 1;
+            int[] cmyk = new int[4];
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    raster.getPixel(x, y, cmyk);
+                    int notBlack = 255 - (int) Math.round(cmyk[3] * 255.0 / max);
+                    for (int c = 0; c < 3; c++) {
+                        // PIL's MULDIV255: ink * notBlack / 255, rounded, in integers
+                        int product = (int) Math.round(cmyk[c] * 255.0 / max) * notBlack + 128;
+                        rgb[c][y * w + x] = notBlack - (((product >> 8) + product) >> 8);
+                    }
+                }
+            }
+            return rgb;
+        }
         int[] argb = image.getRGB(0, 0, w, h, null, 0, w);
         for (int i = 0; i < argb.length; i++) {
             // PIL's convert("RGB") drops alpha without compositing, and so does this

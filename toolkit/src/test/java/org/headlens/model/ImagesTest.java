@@ -69,6 +69,23 @@ class ImagesTest {
         assertEquals(120 / 255.0, pixels(tiny)[0], 1e-3);
     }
 
+    /** CMYK TIFF and (Adobe, inverted) CMYK JPEG files written by PIL, against PIL's own convert("RGB"). */
+    @Test
+    void cmykImagesMatchPillowsConversion() throws Exception {
+        for (String name : new String[] {"cmyk.tif", "cmyk.jpg"}) {
+            Path file = Path.of(ImagesTest.class.getResource("/images/" + name).toURI());
+            Path reference = file.resolveSibling(name.replace('.', '-') + "-pil-rgb.png");
+            float[] expected = pixels(reference);
+            float[] actual = pixels(file);
+            float worst = 0;
+            for (int i = 0; i < expected.length; i++) {
+                worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
+            }
+            // the JPEG is decoded by two libjpeg builds, whose inverse DCTs may differ by a level
+            assertTrue(worst <= 1.5f / 255, name + " differs from PIL by " + worst * 255 + " levels");
+        }
+    }
+
     @Test
     void hugeTruncatedCorruptAndFakeImagesAreRefusedByName(@TempDir Path dir) throws Exception {
         // a PNG header announcing 20000 x 20000 pixels (1.6 GB decoded), refused before any pixel is read
