@@ -60,6 +60,7 @@ final class DemoCommand implements Main.Command {
         evaluation.writeCsv("samples", accuracy.samples());
         evaluation.writeCsv("by_class", accuracy.byClass());
         evaluation.writeCsv("by_style", accuracy.byStyle());
+        evaluation.writeCsv("confusions", accuracy.confusions());
         JsonObject evaluationManifest = Manifest.start("demo evaluate", modelDir, dataDir, options);
         evaluationManifest.addProperty("accuracy", accuracy.accuracy());
         evaluationManifest.addProperty("blank_accuracy", accuracy.blankAccuracy());
@@ -111,7 +112,7 @@ final class DemoCommand implements Main.Command {
                         + " replaced by a blank one (chance is %.1f%%): its answers come from the image.", 100 * accuracy.accuracy(),
                         100 * accuracy.blankAccuracy(), 100.0 / accuracy.byClass().rowCount()))
                 .table(accuracy.byStyle()).table(accuracy.byClass())
-                .links("tables", List.of("evaluate/samples.csv", "evaluate/by_class.csv", "evaluate/by_style.csv", "evaluate/manifest.json"));
+                .links("tables", List.of("evaluate/samples.csv", "evaluate/by_class.csv", "evaluate/by_style.csv", "evaluate/confusions.csv", "evaluate/manifest.json"));
 
         report.section("2. Which heads carry image information to the answer?")
                 .text(String.format("Head attribution ablates random halves of the %d heads %d times per sample and fits a linear model"

@@ -27,6 +27,13 @@ final class EvaluateCommand implements Main.Command {
         }
         print(out, accuracy.byClass());
         print(out, accuracy.byStyle());
+        Table confusions = accuracy.confusions();
+        StringBuilder wrong = new StringBuilder();
+        for (int i = 0; i < Math.min(8, confusions.rowCount()); i++) {
+            wrong.append(i == 0 ? "" : ", ").append(confusions.stringColumn("class").get(i)).append(" -> ")
+                    .append(confusions.stringColumn("answer").get(i)).append(' ').append(confusions.intColumn("samples").get(i));
+        }
+        out.println("most frequent wrong answers: " + (wrong.length() == 0 ? "none" : wrong));
         out.printf("evaluate: accuracy=%.4f blank_accuracy=%.4f samples=%d%n", accuracy.accuracy(), accuracy.blankAccuracy(), entries.size());
         return 0;
     }

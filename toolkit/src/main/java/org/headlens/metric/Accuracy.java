@@ -22,7 +22,7 @@ import tech.tablesaw.api.Table;
  * How often the model answers correctly, with the real image and with a blank one (which shows
  * how much of the accuracy needs the image at all).
  *
- * @param samples one row per sample: id, class, style, correct, blank_correct
+ * @param samples one row per sample: id, class, style, answer (the model's top token), correct, blank_correct
  */
 public record Accuracy(Table samples) {
     /**
@@ -38,7 +38,7 @@ public record Accuracy(Table samples) {
             throw new HeadlensException("no samples to evaluate");
         }
         Table table = Table.create("accuracy", StringColumn.create("sample"), StringColumn.create("class"), StringColumn.create("style"),
-                BooleanColumn.create("correct"), BooleanColumn.create("blank_correct"));
+                StringColumn.create("answer"), BooleanColumn.create("correct"), BooleanColumn.create("blank_correct"));
         try (NDManager manager = model.newScope()) {
             Prompt question = Prompt.of(model, prompt);
             NDArray blank = null;
@@ -53,7 +53,9 @@ public record Accuracy(Table samples) {
                     table.stringColumn("sample").append(entry.id());
                     table.stringColumn("class").append(entry.shape());
                     table.stringColumn("style").append(entry.style());
-                    table.booleanColumn("correct").append(answer.isPredicted(finalLogits(model, question, pixels)));
+                    float[] logits = finalLogits(model, question, pixels);
+                    table.stringColumn("answer").append(model.token(argMax(logits)));
+                    table.booleanColumn("correct").append(answer.isPredicted(logits));
                     table.booleanColumn("blank_correct").append(answer.isPredicted(finalLogits(model, question, blank)));
                 }
             }
@@ -79,6 +81,31 @@ public record Accuracy(Table samples) {
     /** @return accuracy and sample count per style */
     public Table byStyle() {
         return by("style");
+    }
+
+    /** @return the wrong answers: class, answer and how often, most frequent first */
+    public Table confusions() {
+        Map<List<String>, Integer> counts = new TreeMap<>((a, b) -> a.toString().compareTo(b.toString()));
+        for (int i = 0; i < samples.rowCount(); i++) {
+            if (!samples.booleanColumn("correct").get(i)) {
+                counts.merge(List.of(samples.stringColumn("class").get(i), samples.stringColumn("answer").get(i)), 1, Integer::sum);
+            }
+        }
+        Table table = Table.create("confusions", StringColumn.create("class"), StringColumn.create("answer"), IntColumn.create("samples"));
+        counts.forEach((pair, count) -> {
+            table.stringColumn("class").append(pair.get(0));
+            table.stringColumn("answer").append(pair.get(1));
+            table.intColumn("samples").append(count);
+        });
+        return table.sortDescendingOn("samples");
+    }
+
+    private static int argMax(float[] values) {
+        int best = 0;
+        for (int i = 1; i < values.length; i++) {
+            best = values[i] > values[best] ? i : best;
+        }
+        return best;
     }
 
     private Table by(String column) {

@@ -35,5 +35,14 @@ class EvaluateCommandTest {
         }
         assertEquals(256, samples, "eight class rows of 32 samples");
         assertEquals(accuracy, correct / samples, 1e-3, "class rows average to the summary");
+        // wrong answers name a class and a different answer, and never more of them than were wrong
+        Matcher wrong = Pattern.compile("(\\w+) -> (\\S+) (\\d+)").matcher(lines[lines.length - 2]);
+        int listed = 0;
+        while (wrong.find()) {
+            assertTrue(!wrong.group(1).equals(wrong.group(2)), wrong.group());
+            listed += Integer.parseInt(wrong.group(3));
+        }
+        assertTrue(lines[lines.length - 2].startsWith("most frequent wrong answers: "), lines[lines.length - 2]);
+        assertTrue(listed > 0 == accuracy < 1 && listed <= Math.round((1 - accuracy) * samples), lines[lines.length - 2]);
     }
 }
