@@ -50,12 +50,13 @@ class NotebooksIT {
     void executesInJupyterWithoutErrorOutputs(Path notebook) throws Exception {
         long start = System.nanoTime();
         String[] command = {"jupyter", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=java",
-            "--ExecutePreprocessor.timeout=600", "--ExecutePreprocessor.startup_timeout=180", "--output-dir", EXECUTED.toString(),
+            "--ExecutePreprocessor.timeout=600", "--ExecutePreprocessor.startup_timeout=60", "--output-dir", EXECUTED.toString(),
             notebook.toString()};
         Result run = exec(Path.of("."), 900, command);
-        if (run.status() != 0 && run.output().contains("Kernel didn't respond")) {
-            // the kernel process failed to start (a Jupyter and JVM matter, before any notebook code ran): once more
-            System.out.println(notebook.getFileName() + ": the kernel did not start; starting it once more");
+        // rapaio 3.0.1 sometimes never answers its first kernel_info_request (about one start in
+        // six here, before any notebook code runs; its shell thread is gone): start it again
+        for (int attempt = 2; attempt <= 4 && run.status() != 0 && kernelDidNotStart(run.output()); attempt++) {
+            System.out.println(notebook.getFileName() + ": the kernel did not start; start " + attempt);
             run = exec(Path.of("."), 900, command);
         }
         assertEquals(0, run.status(), notebook + ": nbconvert failed\n" + tail(run.output()));
@@ -87,6 +88,10 @@ class NotebooksIT {
         }
         assertTrue(rich >= 1, notebook + ": shows tables, charts or images through the display helper");
         System.out.printf("%s executed in Jupyter in %.1f s%n", notebook.getFileName(), (System.nanoTime() - start) / 1e9);
+    }
+
+    private static boolean kernelDidNotStart(String nbconvertOutput) {
+        return nbconvertOutput.contains("Kernel didn't respond") || nbconvertOutput.contains("Kernel died before replying to kernel_info");
     }
 
     /**
