@@ -106,7 +106,9 @@ public final class SyntheticShapes {
         g.setColor(colour);
         float stroke = (float) Math.max(1.5, size / 20.0);
         // striped and dotted objects keep a clear contour, so the texture changes the look but
-        // never hides the shape (a 1-pixel contour cost 10 points of vision accuracy)
+        // never hides the shape (a 1-pixel contour cost 10 points of vision accuracy); the texture
+        // repeats every 4-5 pixels, finer than a patch, because with a period of one patch (8
+        // pixels) a striped square often looked like a cross to the model
         float contour = stroke * 0.7f;
         switch (style) {
             case "filled":
@@ -120,8 +122,8 @@ public final class SyntheticShapes {
                 g.setClip(outline);
                 double angle = random.nextDouble() * Math.PI;
                 g.rotate(angle, cx, cy);
-                for (double x = cx - size; x < cx + size; x += stroke * 2.5) {
-                    g.fill(new Rectangle2D.Double(x, cy - size, stroke * 1.2, 2 * size));
+                for (double x = cx - size; x < cx + size; x += stroke * 1.6) {
+                    g.fill(new Rectangle2D.Double(x, cy - size, stroke * 0.8, 2 * size));
                 }
                 g.setTransform(new AffineTransform());
                 g.setClip(null);
@@ -131,10 +133,10 @@ public final class SyntheticShapes {
             }
             default: { // dotted
                 g.setClip(outline);
-                double step = stroke * 2.4;
+                double step = stroke * 1.5;
                 for (double y = 0; y < size; y += step) {
                     for (double x = (y / step) % 2 == 0 ? 0 : step / 2; x < size; x += step) {
-                        g.fill(new Ellipse2D.Double(x, y, stroke * 1.3, stroke * 1.3));
+                        g.fill(new Ellipse2D.Double(x, y, stroke * 0.8, stroke * 0.8));
                     }
                 }
                 g.setClip(null);
