@@ -85,19 +85,10 @@ public record Accuracy(Table samples) {
 
     /** @return the wrong answers: class, answer and how often, most frequent first */
     public Table confusions() {
-        Map<List<String>, Integer> counts = new TreeMap<>((a, b) -> a.toString().compareTo(b.toString()));
-        for (int i = 0; i < samples.rowCount(); i++) {
-            if (!samples.booleanColumn("correct").get(i)) {
-                counts.merge(List.of(samples.stringColumn("class").get(i), samples.stringColumn("answer").get(i)), 1, Integer::sum);
-            }
-        }
-        Table table = Table.create("confusions", StringColumn.create("class"), StringColumn.create("answer"), IntColumn.create("samples"));
-        counts.forEach((pair, count) -> {
-            table.stringColumn("class").append(pair.get(0));
-            table.stringColumn("answer").append(pair.get(1));
-            table.intColumn("samples").append(count);
-        });
-        return table.sortDescendingOn("samples");
+        Table counts = samples.where(samples.booleanColumn("correct").isFalse()).countBy("class", "answer");
+        // countBy names its count column "Count"; every other table here says "samples"
+        counts.column(counts.columnCount() - 1).setName("samples");
+        return counts.setName("confusions").sortDescendingOn("samples");
     }
 
     private static int argMax(float[] values) {
