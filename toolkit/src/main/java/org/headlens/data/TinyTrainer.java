@@ -31,9 +31,10 @@ import org.headlens.model.ModelConfig;
  * of the object it lies on (or background), and the mean patch token predicts the class of the
  * image. A vision transformer trained only through the decoder's answer stayed at chance on
  * shapes for 30 minutes on two cores; with this dense signal it classifies 0.99 of training
- * images after 25000 steps (about 25 minutes on two cores). Both prediction heads are dropped afterwards. Then
- * the tower is frozen and the projector and decoder learn to answer the object question (and,
- * every fourth step, a colour question, which the shape-trained tower cannot answer well).
+ * images after 25000 steps (about 25 minutes on two cores). Both prediction heads are dropped
+ * afterwards. Then the tower is frozen and the projector and decoder learn to answer the object
+ * question (and, every fourth step, a colour question, which the shape-trained tower cannot answer
+ * well).
  *
  * @param visionSteps steps of the vision stage
  * @param steps steps of the language stage
