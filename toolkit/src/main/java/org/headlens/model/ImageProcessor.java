@@ -227,7 +227,7 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
             double max = (1L << raster.getSampleModel().getSampleSize(0)) - 1;
             for (int y = 0; y < h; y++) {
                 for (int x = 0; x < w; x++) {
-                    int value = (int) Math.round(raster.getSample(x, y, 0) * 255.0 / max);
+                    int value = eightBit(raster.getSample(x, y, 0), max);
                     rgb[0][y * w + x] = value;
                     rgb[1][y * w + x] = value;
                     rgb[2][y * w + x] = value;
@@ -243,10 +243,10 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
             for (int y = 0; y < h; y++) {
                 for (int x = 0; x < w; x++) {
                     raster.getPixel(x, y, cmyk);
-                    int notBlack = 255 - (int) Math.round(cmyk[3] * 255.0 / max);
+                    int notBlack = 255 - eightBit(cmyk[3], max);
                     for (int c = 0; c < 3; c++) {
                         // PIL's MULDIV255: ink * notBlack / 255, rounded, in integers
-                        int product = (int) Math.round(cmyk[c] * 255.0 / max) * notBlack + 128;
+                        int product = eightBit(cmyk[c], max) * notBlack + 128;
                         rgb[c][y * w + x] = notBlack - (((product >> 8) + product) >> 8);
                     }
                 }
@@ -262,6 +262,11 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
             rgb[2][i] = p & 0xff;
         }
         return rgb;
+    }
+
+    /** A sample of {@code max + 1} levels scaled to 0-255, as PIL stores wider samples. */
+    private static int eightBit(int sample, double max) {
+        return (int) Math.round(sample * 255.0 / max);
     }
 
     private int[] resize(int[] channel, int w, int h, int targetW, int targetH) {
