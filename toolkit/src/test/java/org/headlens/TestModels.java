@@ -20,7 +20,7 @@ public final class TestModels {
         var configJson = TinyModel.config(layers, heads, hidden);
         TinyModel.writeFolderFiles(folder, configJson);
         try (Lvlm model = Lvlm.random(ModelConfig.parse(folder.resolve("config.json"), configJson), seed)) {
-            model.saveWeights(folder);
+            model.save(folder);
         }
         return folder;
     }

@@ -83,7 +83,8 @@ public final class TinyModel {
     }
 
     /**
-     * Writes config, tokenizer, preprocessor config and chat template next to the weights.
+     * Writes config, tokenizer and chat template; {@link org.headlens.model.Lvlm#save} adds the
+     * weights and the image processor they were trained with.
      *
      * @param folder model folder
      * @param config the architecture
@@ -93,11 +94,6 @@ public final class TinyModel {
             Files.createDirectories(folder);
             Files.writeString(folder.resolve("config.json"), new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(config));
             Files.writeString(folder.resolve("tokenizer.json"), tokenizerJson());
-            Files.writeString(folder.resolve("preprocessor_config.json"), "{\n  \"image_processor_type\": \"CLIPImageProcessor\",\n"
-                    + "  \"do_resize\": true,\n  \"size\": {\"shortest_edge\": " + IMAGE_SIZE + "},\n  \"resample\": 3,\n"
-                    + "  \"do_center_crop\": true,\n  \"crop_size\": {\"height\": " + IMAGE_SIZE + ", \"width\": " + IMAGE_SIZE + "},\n"
-                    + "  \"do_rescale\": true,\n  \"rescale_factor\": 0.00392156862745098,\n  \"do_normalize\": true,\n"
-                    + "  \"image_mean\": [0.5, 0.5, 0.5],\n  \"image_std\": [0.5, 0.5, 0.5]\n}\n");
             Files.writeString(folder.resolve("chat_template.json"), "{\n  \"chat_template\": \"USER: <image>\\n{question} ASSISTANT:\",\n"
                     + "  \"object_prompt\": " + new com.google.gson.Gson().toJson(OBJECT_PROMPT) + ",\n"
                     + "  \"colour_prompt\": " + new com.google.gson.Gson().toJson(COLOUR_PROMPT) + ",\n"

@@ -75,7 +75,7 @@ public record TinyTrainer(int visionSteps, int steps, int batch, double learning
             }
             loss.addAll(trainLanguage(model, language, log));
             TinyModel.writeFolderFiles(out, configJson);
-            model.saveWeights(out);
+            model.save(out);
         }
         return loss;
     }

@@ -3,6 +3,8 @@ package org.headlens.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -110,6 +112,46 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
             throw e;
         } catch (RuntimeException e) {
             throw new HeadlensException(file + ": not a valid image processor config (" + e.getMessage() + ")");
+        }
+    }
+
+    /**
+     * Writes this processor as {@code preprocessor_config.json}, so that a model trained here is
+     * read back with exactly the preprocessing it was trained with.
+     *
+     * @param folder model folder
+     */
+    public void write(Path folder) {
+        JsonObject json = new JsonObject();
+        json.addProperty("image_processor_type", "CLIPImageProcessor");
+        json.addProperty("do_resize", true);
+        JsonObject size = new JsonObject();
+        if (shortestEdge > 0) {
+            size.addProperty("shortest_edge", shortestEdge);
+        } else {
+            size.addProperty("height", height);
+            size.addProperty("width", width);
+        }
+        json.add("size", size);
+        json.addProperty("resample", resample);
+        json.addProperty("do_center_crop", cropHeight > 0);
+        if (cropHeight > 0) {
+            JsonObject crop = new JsonObject();
+            crop.addProperty("height", cropHeight);
+            crop.addProperty("width", cropWidth);
+            json.add("crop_size", crop);
+        }
+        json.addProperty("do_rescale", true);
+        json.addProperty("rescale_factor", rescaleFactor);
+        json.addProperty("do_normalize", true);
+        json.add("image_mean", new Gson().toJsonTree(mean));
+        json.add("image_std", new Gson().toJsonTree(std));
+        Path file = folder.resolve("preprocessor_config.json");
+        try {
+            Files.createDirectories(folder);
+            Files.writeString(file, new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n");
+        } catch (IOException e) {
+            throw new HeadlensException(file + ": cannot write (" + e.getMessage() + ")", e);
         }
     }
 

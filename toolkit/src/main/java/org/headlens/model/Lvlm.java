@@ -115,7 +115,7 @@ public final class Lvlm implements AutoCloseable {
 
     /**
      * A randomly initialised model built in-process (no folder): for benchmarks and for training
-     * from scratch. {@link #saveWeights} writes it as a Hugging Face folder.
+     * from scratch. {@link #save} writes it as a Hugging Face folder.
      *
      * @param config the architecture
      * @param seed initialisation seed
@@ -130,13 +130,16 @@ public final class Lvlm implements AutoCloseable {
     }
 
     /**
-     * Writes the weights as {@code model.safetensors} in a folder (config and tokenizer are the
-     * caller's, since they are text the caller chose).
+     * Writes the weights as {@code model.safetensors} and the image processor as
+     * {@code preprocessor_config.json} in a folder. Config and tokenizer are the caller's, since
+     * they are text the caller chose; the processor is the model's, because weights trained on one
+     * normalisation and read back with another lose accuracy silently.
      *
      * @param folder destination folder
      */
-    public void saveWeights(Path folder) {
+    public void save(Path folder) {
         SafeTensors.write(folder.resolve("model.safetensors"), weights.tensors(), Map.of("format", "pt"));
+        imageProcessor.write(folder);
     }
 
     private static HuggingFaceTokenizer loadTokenizer(Path folder) {

@@ -92,6 +92,26 @@ class TokenizerAndImageTest {
     }
 
     @Test
+    void aWrittenProcessorReadsBackTheSame(@TempDir Path dir) {
+        ModelConfig config = ModelConfig.read(Fixtures.model("llava-clip-llama"));
+        ImageProcessor clip = new ImageProcessor(32, 0, 0, 3, 32, 32, 1 / 255.0, new double[] {0.1, 0.2, 0.3}, new double[] {0.4, 0.5, 0.6});
+        ImageProcessor fixed = new ImageProcessor(0, 32, 32, 2, 0, 0, 1 / 127.5, new double[] {1, 1, 1}, new double[] {1, 1, 1});
+        BufferedImage image = new BufferedImage(48, 40, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 40; y++) {
+            for (int x = 0; x < 48; x++) {
+                image.setRGB(x, y, (x * 5) << 16 | (y * 6) << 8 | (x * y) % 256);
+            }
+        }
+        for (ImageProcessor written : new ImageProcessor[] {clip, fixed}) {
+            written.write(dir);
+            ImageProcessor read = ImageProcessor.read(dir, config.vision());
+            try (NDManager manager = NDManager.newBaseManager()) {
+                assertArrayEquals(written.pixelValues(manager, image).toFloatArray(), read.pixelValues(manager, image).toFloatArray(), written.toString());
+            }
+        }
+    }
+
+    @Test
     void aProcessorThatDisagreesWithTheTowerIsRefused(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("preprocessor_config.json"), "{\"size\":{\"shortest_edge\":336},\"do_center_crop\":true,\"crop_size\":336}");
         ModelConfig config = ModelConfig.read(Fixtures.model("llava-clip-llama"));
