@@ -8,7 +8,9 @@ import org.headlens.data.TinyTrainer;
 final class TrainTinyCommand implements Main.Command {
     @Override
     public String summary() {
-        return "train the tiny LLaVA on synthetic shapes: --out DIR [--seed 1] [--vision-steps 18000] [--steps 1500] [--batch 32] [--learning-rate 2e-3]";
+        TinyTrainer defaults = TinyTrainer.defaults(1);
+        return "train the tiny LLaVA on synthetic shapes: --out DIR [--seed 1] [--vision-steps " + defaults.visionSteps() + "] [--steps "
+                + defaults.steps() + "] [--batch " + defaults.batch() + "] [--learning-rate " + defaults.learningRate() + "]";
     }
 
     @Override
