@@ -261,12 +261,13 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
         int h = image.getHeight();
         int[][] rgb = new int[3][w * h];
         java.awt.image.Raster raster = image.getRaster();
+        // grey and CMYK samples may be wider than 8 bits (16-bit PNG, TIFF)
+        double max = (1L << raster.getSampleModel().getSampleSize(0)) - 1;
         boolean grey = image.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY
                 && !(image.getColorModel() instanceof java.awt.image.IndexColorModel);
         if (grey) {
             // Java's grey colour space is linear, so getRGB would brighten grey images (16-bit ones
             // visibly); PIL keeps the stored grey level, scaled to 8 bits
-            double max = (1L << raster.getSampleModel().getSampleSize(0)) - 1;
             for (int y = 0; y < h; y++) {
                 for (int x = 0; x < w; x++) {
                     int value = eightBit(raster.getSample(x, y, 0), max);
@@ -280,7 +281,6 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
         if (image.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_CMYK && raster.getNumBands() == 4) {
             // Java converts CMYK through a colour profile; PIL's convert("RGB") uses the naive
             // (255 - c)(255 - k) / 255, and the reference models were fed PIL's pixels
-            double max = (1L << raster.getSampleModel().getSampleSize(0)) - 1;
             int[] cmyk = new int[4];
             for (int y = 0; y < h; y++) {
                 for (int x = 0; x < w; x++) {
