@@ -12,16 +12,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.headlens.HeadlensException;
-import org.headlens.ablation.Baseline;
-import org.headlens.ablation.Head;
-import org.headlens.ablation.HeadMask;
-import org.headlens.ablation.Intervention;
+import org.headlens.interventions.Baseline;
+import org.headlens.forward.Head;
+import org.headlens.forward.HeadMask;
+import org.headlens.interventions.Intervention;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
-import org.headlens.forward.ForwardOptions;
+import org.headlens.forward.Capture;
+import org.headlens.forward.Site;
 import org.headlens.forward.ForwardPass;
 import org.headlens.forward.ForwardResult;
-import org.headlens.forward.InterventionEngine;
+import org.headlens.interventions.InterventionEngine;
 import org.headlens.forward.Prompt;
 import org.headlens.metric.Answer;
 import org.headlens.model.Lvlm;
@@ -251,12 +252,11 @@ public final class HeadAttribution {
         int layers = model.config().text().layers();
         int heads = model.config().text().heads();
         double[] mass = new double[layers * heads];
-        ForwardOptions attentions = new ForwardOptions(false, true, false, false, false);
-        try (ForwardResult result = ForwardPass.run(model, question.inputIds(), pixels, attentions)) {
+        try (ForwardResult result = ForwardPass.run(model, question.inputIds(), pixels, Capture.every(Site.Kind.ATTENTION_PATTERN))) {
             int last = result.layout().length() - 1;
             int[] image = result.layout().imagePositions();
             for (int l = 0; l < layers; l++) {
-                float[] row = result.tensor("attentions." + l)
+                float[] row = result.cache().get(Site.attentionPattern(l))
                         .get(new NDIndex("0, :, {}, {}:{}", last, image[0], image[image.length - 1] + 1))
                         .sum(new int[] {1}).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
                 for (int h = 0; h < heads; h++) {

@@ -14,7 +14,7 @@ import org.headlens.data.TinyModel;
 import org.headlens.flow.FlowOptions;
 import org.headlens.flow.FlowResult;
 import org.headlens.flow.FlowTracer;
-import org.headlens.metric.Accuracy;
+import org.headlens.evaluation.Accuracy;
 import org.headlens.model.Images;
 import org.headlens.model.Lvlm;
 import org.headlens.notebook.Charts;

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
-import org.headlens.metric.Accuracy;
+import org.headlens.evaluation.Accuracy;
 import org.headlens.model.Lvlm;
 import tech.tablesaw.api.Table;
 

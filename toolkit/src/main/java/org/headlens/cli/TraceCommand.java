@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.headlens.HeadlensException;
-import org.headlens.ablation.Head;
+import org.headlens.forward.Head;
 import org.headlens.flow.FlowOptions;
 import org.headlens.flow.FlowPair;
 import org.headlens.flow.FlowResult;

@@ -3,7 +3,7 @@ package org.headlens.cli;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
-import org.headlens.forward.ReferenceCheck;
+import org.headlens.interventions.ReferenceCheck;
 import org.headlens.model.Lvlm;
 
 /** {@code verify-model}: compares the Java model with reference tensors from Hugging Face. */

@@ -2,7 +2,7 @@ package org.headlens.flow;
 
 import java.util.List;
 import org.headlens.HeadlensException;
-import org.headlens.ablation.Head;
+import org.headlens.forward.Head;
 import org.headlens.metric.Metric;
 
 /**

@@ -3,7 +3,7 @@ package org.headlens.flow;
 import java.util.List;
 import java.util.Locale;
 import org.headlens.HeadlensException;
-import org.headlens.ablation.TokenGroup;
+import org.headlens.forward.TokenGroup;
 
 /**
  * A flow whose contribution is measured: the target group's queries are kept from reading the

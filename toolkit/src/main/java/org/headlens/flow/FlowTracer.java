@@ -7,15 +7,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.headlens.HeadlensException;
-import org.headlens.ablation.Baseline;
-import org.headlens.ablation.HeadMask;
-import org.headlens.ablation.Intervention;
-import org.headlens.ablation.Knockout;
-import org.headlens.ablation.TokenGroup;
-import org.headlens.ablation.TokenSet;
+import org.headlens.interventions.Baseline;
+import org.headlens.forward.HeadMask;
+import org.headlens.interventions.Intervention;
+import org.headlens.interventions.Knockout;
+import org.headlens.forward.TokenGroup;
+import org.headlens.forward.TokenSet;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
-import org.headlens.forward.InterventionEngine;
+import org.headlens.interventions.InterventionEngine;
 import org.headlens.forward.Prompt;
 import org.headlens.metric.Answer;
 import org.headlens.model.Lvlm;
@@ -131,7 +131,7 @@ public final class FlowTracer {
             for (FlowPair pair : options.pairs()) {
                 for (int first : starts) {
                     int[] window = IntStream.range(first, first + size).toArray();
-                    interventions.add(Intervention.knockout(new Knockout(pair.target(), pair.source(), window, heads)));
+                    interventions.add(Intervention.knockout(new Knockout(pair.source(), pair.target(), window, heads)));
                 }
             }
             // knockouts leave the baseline unused; the mean over image positions costs no extra prefix run
@@ -174,7 +174,7 @@ public final class FlowTracer {
             List<Intervention> interventions = new ArrayList<>();
             for (int p = 0; p < side * side; p++) {
                 TokenSet patch = TokenSet.of("patch " + p, firstPatch + p);
-                interventions.add(Intervention.knockout(new Knockout(TokenGroup.SUFFIX_TEXT, patch, every, heads)));
+                interventions.add(Intervention.knockout(new Knockout(patch, TokenGroup.SUFFIX_TEXT, every, heads)));
             }
             try (InterventionEngine engine = InterventionEngine.prepare(model, question, pixels, Baseline.meanOverImagePositions())) {
                 double clean = options.metric().of(engine.clean(), answer.token());

@@ -7,75 +7,97 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import org.headlens.HeadlensException;
 import org.headlens.model.Lvlm;
 import org.headlens.model.ModelConfig;
 
 /**
- * The plain full-sequence forward pass of a LLaVA model: vision tower, feature selection,
- * projector, splicing the image embeddings in at the placeholder, decoder, final norm, head.
- * Every intermediate is freed when the pass ends; only what {@link ForwardOptions} asks for is
- * kept, in the returned {@link ForwardResult}.
+ * The forward pass of a LLaVA model: vision tower, feature selection, projector, splicing the
+ * image embeddings in at the placeholder, decoder (with any {@link LayerEdits}), final norm,
+ * head. Every intermediate is freed when the pass ends; only what the {@link Pass}'s
+ * {@link Capture} asks for is kept, in the returned {@link ForwardResult}.
+ *
+ * <pre>{@code
+ * Pass pass = Pass.full(TokenLayout.of(ids, model.config())).capture(Capture.of(Site.residualPost(2)));
+ * try (ForwardResult result = ForwardPass.run(model, pass, pixels, LayerEdits.none())) {
+ *     NDArray residual = result.cache().get(Site.residualPost(2));
+ * }
+ * }</pre>
  */
 public final class ForwardPass {
     private ForwardPass() {
     }
 
     /**
-     * Runs the model on one prompt and image.
+     * Runs the model on one prompt and image, keeping the final position's logits only.
      *
      * @param model the model
      * @param inputIds prompt token ids (one placeholder, or the placeholder expanded)
      * @param pixelValues (1, 3, H, W) preprocessed image, or null for a text-only prompt
-     * @param options what to keep
-     * @return the kept tensors; close it when done
+     * @return the logits; close it when done
      */
-    public static ForwardResult run(Lvlm model, long[] inputIds, NDArray pixelValues, ForwardOptions options) {
-        return run(model, inputIds, pixelValues, options, null);
+    public static ForwardResult run(Lvlm model, long[] inputIds, NDArray pixelValues) {
+        return run(model, inputIds, pixelValues, Capture.none());
     }
 
     /**
-     * Runs the model with hooks that read or overwrite activations (see {@link HookSite}).
+     * Runs the model on one prompt and image, keeping the activations {@code capture} names.
      *
      * @param model the model
      * @param inputIds prompt token ids
      * @param pixelValues (1, 3, H, W) preprocessed image, or null for a text-only prompt
-     * @param options what to keep
-     * @param hooks hooks to apply, or null
-     * @return the kept tensors; close it when done
+     * @param capture what to keep
+     * @return the logits and activations; close it when done
      */
-    public static ForwardResult run(Lvlm model, long[] inputIds, NDArray pixelValues, ForwardOptions options, Hooks hooks) {
-        ModelConfig config = model.config();
-        TokenLayout layout = TokenLayout.of(inputIds, config);
-        if (layout.hasImage() && pixelValues == null) {
+    public static ForwardResult run(Lvlm model, long[] inputIds, NDArray pixelValues, Capture capture) {
+        return run(model, Pass.full(TokenLayout.of(inputIds, model.config())).capture(capture), pixelValues, LayerEdits.none());
+    }
+
+    /**
+     * Runs a pass with edits.
+     *
+     * @param model the model
+     * @param pass what to run and keep; a pass on a cached prefix needs no pixels
+     * @param pixelValues (B, 3, H, W) preprocessed image, or null for a text-only prompt or a cached prefix
+     * @param edits what to change
+     * @return the logits and activations; close it when done
+     */
+    public static ForwardResult run(Lvlm model, Pass pass, NDArray pixelValues, LayerEdits edits) {
+        TokenLayout layout = pass.layout();
+        if (pass.prefix() == null && layout.hasImage() && pixelValues == null) {
             throw new HeadlensException("the prompt has an image placeholder but no image was given");
         }
         if (!layout.hasImage() && pixelValues != null) {
             throw new HeadlensException("an image was given but the prompt has no image placeholder (token id "
-                    + config.imageTokenIndex() + ")");
+                    + model.config().imageTokenIndex() + ")");
         }
-        NDManager out = model.newScope();
-        Map<String, NDArray> kept = new LinkedHashMap<>();
+        NDManager owner = model.newScope();
         try (NDScope scope = new NDScope(); NDManager work = model.newScope()) {
-            NDArray embeddings = embeddings(model, work, layout, pixelValues, options, kept);
-            if (options.vision()) {
-                kept.put("inputs_embeds_merged", embeddings);
+            ActivationCache.Recorder vision = new ActivationCache.Recorder(pass.capture(), pass.from());
+            NDArray hidden;
+            if (pass.prefix() != null) {
+                hidden = model.languageModel().embed(work, Arrays.copyOfRange(layout.decoderIds(), pass.from(), pass.length()));
+            } else {
+                NDArray image = layout.hasImage() ? imageEmbeddings(model, pixelValues.toType(model.computeType(), false), vision) : null;
+                hidden = embeddings(model, work, layout, image);
+                vision.offer(Site.embeddings(), hidden);
+                if (pass.length() < layout.length()) {
+                    hidden = hidden.get(new NDIndex(":, :{}, :", pass.length()));
+                }
             }
-            int layers = config.text().layers();
-            DecoderRun.Output output = DecoderRun.run(model, work, embeddings, 0, layout, layout.length(), null,
-                    new DecoderRun.Interventions(new NDArray[layers], new DecoderRun.Block[layers], new NDArray[layers], hooks),
-                    kept, options, false, !options.allPositions());
-            kept.put("logits", output.logits());
-            for (NDArray tensor : kept.values()) {
-                NDScope.unregister(tensor);
-                tensor.attach(out);
+            if (edits.rows() > 1 && hidden.getShape().get(0) == 1) {
+                hidden = hidden.repeat(0, edits.rows());
             }
-            return new ForwardResult(out, kept, layout);
+            DecoderRun.Output output = DecoderRun.run(model, pass, hidden, edits);
+            output.recorder().addAll(vision);
+            NDArray logits = output.logits();
+            NDScope.unregister(logits);
+            logits.attach(owner);
+            return new ForwardResult(logits, ActivationCache.keep(output.recorder(), owner), layout);
         } catch (RuntimeException e) {
-            out.close();
+            owner.close();
             throw e;
         }
     }
@@ -92,25 +114,26 @@ public final class ForwardPass {
      */
     public static NDArray finalLogitsForTraining(Lvlm model, NDManager work, long[] inputIds, NDArray pixelValues) {
         TokenLayout layout = TokenLayout.of(inputIds, model.config());
-        NDArray embeddings = embeddings(model, work, layout, pixelValues, ForwardOptions.logitsOnly(), null);
-        NDArray logits = DecoderRun.run(model, work, embeddings, 0, layout, layout.length(), null,
-                DecoderRun.Interventions.none(model.config().text().layers()), null, ForwardOptions.logitsOnly(), false, true).logits();
+        NDArray image = imageEmbeddings(model, pixelValues.toType(model.computeType(), false),
+                new ActivationCache.Recorder(Capture.none(), 0));
+        NDArray logits = DecoderRun.run(model, Pass.full(layout), embeddings(model, work, layout, image), LayerEdits.none()).logits();
         return logits.reshape(pixelValues.getShape().get(0), -1);
     }
 
-    /** Token embeddings with the projected image features spliced in at the image positions. */
-    static NDArray embeddings(Lvlm model, NDManager work, TokenLayout layout, NDArray pixelValues,
-            ForwardOptions options, Map<String, NDArray> kept) {
+    /**
+     * Token embeddings with the projected image features spliced in at the image positions.
+     *
+     * @param image (B, image tokens, hidden) projected image embeddings, or null for a text-only prompt
+     */
+    static NDArray embeddings(Lvlm model, NDManager work, TokenLayout layout, NDArray image) {
         long[] ids = layout.decoderIds().clone();
         for (int p : layout.imagePositions()) {
             ids[p] = 0; // placeholder rows are overwritten; id 0 keeps the lookup in range
         }
         NDArray text = model.languageModel().embed(work, ids);
-        if (!layout.hasImage()) {
+        if (image == null) {
             return text;
         }
-        NDArray image = imageEmbeddings(model, pixelValues.toType(model.computeType(), false), options,
-                kept == null ? new java.util.HashMap<>() : kept);
         long batch = image.getShape().get(0);
         if (batch > 1) {
             text = text.repeat(0, batch);
@@ -122,15 +145,14 @@ public final class ForwardPass {
     }
 
     /**
-     * Vision tower, feature selection and projector for one image.
+     * Vision tower, feature selection and projector.
      *
      * @param model the model
-     * @param pixels (1, 3, H, W) in the compute type
-     * @param options what to keep
-     * @param kept where kept tensors go
-     * @return projected image embeddings (1, image tokens, text hidden)
+     * @param pixels (B, 3, H, W) in the compute type
+     * @param recorder where vision activations go
+     * @return projected image embeddings (B, image tokens, text hidden)
      */
-    static NDArray imageEmbeddings(Lvlm model, NDArray pixels, ForwardOptions options, Map<String, NDArray> kept) {
+    static NDArray imageEmbeddings(Lvlm model, NDArray pixels, ActivationCache.Recorder recorder) {
         ModelConfig config = model.config();
         int side = config.vision().imageSize();
         if (pixels.getShape().dimension() != 4 || pixels.getShape().get(1) != config.vision().channels()
@@ -146,11 +168,9 @@ public final class ForwardPass {
             resolved[i] = featureLayers[i] < 0 ? states + featureLayers[i] : featureLayers[i];
             deepest = Math.max(deepest, resolved[i]);
         }
-        List<NDArray> hidden = model.visionTower().hiddenStates(pixels, options.vision() ? states - 1 : deepest);
-        if (options.vision()) {
-            for (int i = 0; i < hidden.size(); i++) {
-                kept.put("vision_hidden_states." + i, hidden.get(i));
-            }
+        List<NDArray> hidden = model.visionTower().hiddenStates(pixels, recorder.wants(Site.Kind.VISION_HIDDEN) ? states - 1 : deepest);
+        for (int i = 0; i < hidden.size(); i++) {
+            recorder.offer(Site.visionHidden(i), hidden.get(i));
         }
         List<NDArray> chosen = new ArrayList<>();
         for (int index : resolved) {
@@ -160,11 +180,9 @@ public final class ForwardPass {
         if (config.strategyDropsFirst()) {
             features = features.get(new NDIndex(":, 1:, :"));
         }
+        recorder.offer(Site.visionFeatures(), features);
         NDArray projected = model.projector().project(features);
-        if (options.vision()) {
-            kept.put("vision_selected_features", features);
-            kept.put("projector_output", projected);
-        }
+        recorder.offer(Site.projectorOutput(), projected);
         return projected;
     }
 }

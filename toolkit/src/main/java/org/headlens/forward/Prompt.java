@@ -7,8 +7,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.IntStream;
 import org.headlens.HeadlensException;
-import org.headlens.ablation.TokenGroup;
-import org.headlens.ablation.TokenSet;
 import org.headlens.model.Lvlm;
 
 /**

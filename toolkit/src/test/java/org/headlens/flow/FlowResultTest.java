@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.util.ArrayList;
 import java.util.List;
 import org.headlens.HeadlensException;
-import org.headlens.ablation.TokenGroup;
+import org.headlens.forward.TokenGroup;
 import org.junit.jupiter.api.Test;
 import tech.tablesaw.api.Table;
 

@@ -10,15 +10,15 @@ import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import org.headlens.TestModels;
-import org.headlens.ablation.Baseline;
-import org.headlens.ablation.Head;
-import org.headlens.ablation.HeadMask;
-import org.headlens.ablation.Intervention;
-import org.headlens.ablation.Knockout;
-import org.headlens.ablation.TokenGroup;
+import org.headlens.interventions.Baseline;
+import org.headlens.forward.Head;
+import org.headlens.forward.HeadMask;
+import org.headlens.interventions.Intervention;
+import org.headlens.interventions.Knockout;
+import org.headlens.forward.TokenGroup;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
-import org.headlens.forward.InterventionEngine;
+import org.headlens.interventions.InterventionEngine;
 import org.headlens.forward.Prompt;
 import org.headlens.metric.Metric;
 import org.headlens.model.Lvlm;
@@ -59,7 +59,7 @@ class FlowTracerTest {
                 assertEquals(engine.clean()[answer], traced.clean(), 1e-5);
                 for (SampleFlow.Point point : traced.points()) {
                     FlowPair pair = FlowPair.parse(point.pair());
-                    Knockout cut = Knockout.window(pair.target(), pair.source(), point.firstLayer(), 1);
+                    Knockout cut = Knockout.window(pair.source(), pair.target(), point.firstLayer(), 1);
                     float[] logits = engine.finalLogitsFullRecompute(List.of(Intervention.knockout(cut)), 1)[0];
                     assertEquals(logits[answer], point.metric(), 1e-4, point.toString());
                 }
@@ -106,7 +106,7 @@ class FlowTracerTest {
             try (var scope = model.newScope();
                     InterventionEngine engine = InterventionEngine.prepare(model, prompt,
                             model.imageProcessor().pixelValues(scope, sample.image()), Baseline.blank())) {
-                Knockout cut = new Knockout(TokenGroup.FINAL, TokenGroup.IMAGE, new int[] {0, 1}, HeadMask.of(4, 4, List.of(new Head(1, 2))));
+                Knockout cut = new Knockout(TokenGroup.IMAGE, TokenGroup.FINAL, new int[] {0, 1}, HeadMask.of(4, 4, List.of(new Head(1, 2))));
                 assertEquals(engine.finalLogitsFullRecompute(List.of(Intervention.knockout(cut)), 1)[0][answer],
                         one.points().get(0).metric(), 1e-4);
             }

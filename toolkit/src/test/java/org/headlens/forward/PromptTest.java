@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.headlens.HeadlensException;
-import org.headlens.ablation.TokenGroup;
+import org.headlens.forward.TokenGroup;
 import org.junit.jupiter.api.Test;
 
 class PromptTest {

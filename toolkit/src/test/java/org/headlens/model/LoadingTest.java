@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import org.headlens.Fixtures;
 import org.headlens.HeadlensException;
-import org.headlens.forward.ForwardOptions;
 import org.headlens.forward.ForwardPass;
 import org.headlens.forward.ForwardResult;
 import org.junit.jupiter.api.Test;
@@ -45,7 +44,7 @@ class LoadingTest {
         try (NDManager manager = NDManager.newBaseManager()) {
             SafeTensors fixtures = SafeTensors.open(CLIP_LLAMA.resolve("fixtures.safetensors"));
             long[] ids = fixtures.read("input_ids", manager).toLongArray();
-            try (ForwardResult result = ForwardPass.run(model, ids, fixtures.read("pixel_values", manager), ForwardOptions.logitsOnly())) {
+            try (ForwardResult result = ForwardPass.run(model, ids, fixtures.read("pixel_values", manager))) {
                 return result.finalLogits();
             }
         }

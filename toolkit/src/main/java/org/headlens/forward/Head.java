@@ -1,4 +1,4 @@
-package org.headlens.ablation;
+package org.headlens.forward;
 
 /**
  * One attention head of the decoder.

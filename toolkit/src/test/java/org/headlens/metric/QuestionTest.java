@@ -1,4 +1,4 @@
-package org.headlens.forward;
+package org.headlens.metric;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.List;
 import org.headlens.HeadlensException;
-import org.headlens.ablation.Head;
+import org.headlens.forward.Head;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
-import org.headlens.metric.Answer;
+import org.headlens.forward.Prompt;
 import org.headlens.model.Lvlm;
 import org.junit.jupiter.api.Test;
 import tech.tablesaw.api.Table;

@@ -1,4 +1,4 @@
-package org.headlens.ablation;
+package org.headlens.forward;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -38,14 +38,23 @@ public final class HeadMask {
      * @return the mask
      */
     public static HeadMask of(int layers, int heads, Collection<Head> ablated) {
-        boolean[][] grid = new boolean[layers][heads];
+        Heads grid = new Heads(layers, heads);
+        boolean[][] mask = new boolean[layers][heads];
         for (Head h : ablated) {
-            if (h.layer() < 0 || h.layer() >= layers || h.head() < 0 || h.head() >= heads) {
-                throw new HeadlensException("head " + h + " does not exist in a model with " + layers + " layers of " + heads + " heads");
-            }
-            grid[h.layer()][h.head()] = true;
+            grid.check(h);
+            mask[h.layer()][h.head()] = true;
         }
-        return new HeadMask(grid);
+        return new HeadMask(mask);
+    }
+
+    /** @return a mask of a head grid that ablates these heads */
+    public static HeadMask of(Heads grid, Collection<Head> ablated) {
+        return of(grid.layers(), grid.perLayer(), ablated);
+    }
+
+    /** @return a mask of a head grid that ablates the heads at these flat indices */
+    public static HeadMask ofIndices(Heads grid, int... indices) {
+        return of(grid, grid.heads(indices));
     }
 
     /**
@@ -86,6 +95,16 @@ public final class HeadMask {
     /** @return heads per layer */
     public int heads() {
         return ablated.length == 0 ? 0 : ablated[0].length;
+    }
+
+    /** @return the head grid this mask covers */
+    public Heads grid() {
+        return new Heads(layers(), heads());
+    }
+
+    /** @return true if the head is ablated */
+    public boolean isAblated(Head head) {
+        return ablated[head.layer()][head.head()];
     }
 
     /** @return true if head {@code head} of layer {@code layer} is ablated */

@@ -1,4 +1,4 @@
-package org.headlens.forward;
+package org.headlens.metric;
 
 import ai.djl.ndarray.NDManager;
 import java.nio.file.Path;
@@ -7,12 +7,12 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.IntStream;
-import org.headlens.ablation.Baseline;
-import org.headlens.ablation.Head;
-import org.headlens.ablation.HeadMask;
-import org.headlens.ablation.Intervention;
-import org.headlens.metric.Answer;
-import org.headlens.metric.Metric;
+import org.headlens.interventions.Baseline;
+import org.headlens.forward.Head;
+import org.headlens.forward.HeadMask;
+import org.headlens.interventions.Intervention;
+import org.headlens.forward.Prompt;
+import org.headlens.interventions.InterventionEngine;
 import org.headlens.model.Lvlm;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;

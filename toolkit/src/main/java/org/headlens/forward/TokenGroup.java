@@ -1,4 +1,4 @@
-package org.headlens.ablation;
+package org.headlens.forward;
 
 /**
  * A named group of prompt positions, resolved against a concrete prompt by

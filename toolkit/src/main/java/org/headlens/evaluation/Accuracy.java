@@ -1,4 +1,4 @@
-package org.headlens.metric;
+package org.headlens.evaluation;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -7,7 +7,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.headlens.HeadlensException;
 import org.headlens.data.ShapesDataset;
-import org.headlens.forward.ForwardOptions;
+import org.headlens.metric.Answer;
 import org.headlens.forward.ForwardPass;
 import org.headlens.forward.ForwardResult;
 import org.headlens.forward.Prompt;
@@ -112,7 +112,7 @@ public record Accuracy(Table samples) {
     }
 
     private static float[] finalLogits(Lvlm model, Prompt question, NDArray pixels) {
-        try (ForwardResult result = ForwardPass.run(model, question.inputIds(), pixels, ForwardOptions.logitsOnly())) {
+        try (ForwardResult result = ForwardPass.run(model, question.inputIds(), pixels)) {
             return result.finalLogits();
         }
     }

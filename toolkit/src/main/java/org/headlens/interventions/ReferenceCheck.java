@@ -1,4 +1,4 @@
-package org.headlens.forward;
+package org.headlens.interventions;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -10,10 +10,16 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import org.headlens.HeadlensException;
-import org.headlens.ablation.Baseline;
-import org.headlens.ablation.Head;
-import org.headlens.ablation.HeadMask;
-import org.headlens.ablation.Intervention;
+import org.headlens.forward.Capture;
+import org.headlens.forward.ForwardPass;
+import org.headlens.forward.ForwardResult;
+import org.headlens.forward.Head;
+import org.headlens.forward.HeadMask;
+import org.headlens.forward.LayerEdits;
+import org.headlens.forward.Pass;
+import org.headlens.forward.Prompt;
+import org.headlens.forward.Site;
+import org.headlens.forward.TokenLayout;
 import org.headlens.model.Lvlm;
 import org.headlens.model.SafeTensors;
 
@@ -21,7 +27,7 @@ import org.headlens.model.SafeTensors;
  * Compares a model's forward pass with reference tensors saved from the Hugging Face
  * implementation ({@code fixtures.safetensors}: inputs {@code input_ids}, optionally
  * {@code input_ids_expanded}, {@code pixel_values}, and any tensors named as in
- * {@link ForwardResult}). Every reference tensor the forward pass computes is compared by its
+ * {@link #site})). Every reference tensor the forward pass computes is compared by its
  * maximum absolute difference.
  */
 public final class ReferenceCheck {
@@ -67,7 +73,8 @@ public final class ReferenceCheck {
                     throw new HeadlensException(file + ": " + mask + " has padding; headlens runs one unpadded prompt at a time");
                 }
             }
-            try (ForwardResult result = ForwardPass.run(model, inputIds, pixels, ForwardOptions.everything())) {
+            Pass everything = Pass.full(TokenLayout.of(inputIds, model.config())).capture(Capture.everything()).logitsAt(Pass.Logits.ALL);
+            try (ForwardResult result = ForwardPass.run(model, everything, pixels, LayerEdits.none())) {
                 for (String name : reference.entries().keySet()) {
                     if (INPUTS.contains(name)) {
                         continue;
@@ -75,15 +82,20 @@ public final class ReferenceCheck {
                     if (name.equals("position_ids")) {
                         rows.add(compare(name, reference.read(name, manager),
                                 manager.create(result.layout().positionIds()).expandDims(0)));
-                    } else if (result.tensors().containsKey(name)) {
-                        rows.add(compare(name, reference.read(name, manager), result.tensor(name)));
+                    } else if (name.equals("logits")) {
+                        rows.add(compare(name, reference.read(name, manager), result.logits()));
+                    } else {
+                        Site site = site(name, model.config().text().layers());
+                        if (site != null && result.cache().has(site)) {
+                            rows.add(compare(name, reference.read(name, manager), result.cache().get(site)));
+                        }
                     }
                 }
             }
             if (reference.entries().containsKey("input_ids_expanded") && reference.entries().containsKey("logits")) {
                 long[] expanded = longs(reference, "input_ids_expanded", manager);
-                try (ForwardResult result = ForwardPass.run(model, expanded, pixels,
-                        new ForwardOptions(false, false, false, false, true))) {
+                Pass allLogits = Pass.full(TokenLayout.of(expanded, model.config())).logitsAt(Pass.Logits.ALL);
+                try (ForwardResult result = ForwardPass.run(model, allLogits, pixels, LayerEdits.none())) {
                     rows.add(compare("logits[input_ids_expanded]", reference.read("logits", manager), result.logits()));
                 }
             }
@@ -147,6 +159,35 @@ public final class ReferenceCheck {
             }
         }
         return rows;
+    }
+
+    /**
+     * The site of a reference tensor's name, or null for a name headlens does not compute: the
+     * fixtures follow transformers' output names ({@code hidden_states.i} is the input of layer i,
+     * and {@code hidden_states.<layers>} the final norm's output).
+     */
+    static Site site(String name, int layers) {
+        int dot = name.lastIndexOf('.');
+        String stem = dot < 0 ? name : name.substring(0, dot);
+        int index;
+        try {
+            index = dot < 0 ? Site.NONE : Integer.parseInt(name.substring(dot + 1));
+        } catch (NumberFormatException e) {
+            return null;
+        }
+        return switch (stem) {
+            case "hidden_states" -> index == layers ? Site.finalNorm() : index >= 0 && index < layers ? Site.residualPre(index) : null;
+            case "decoder_layer_output" -> index >= 0 ? Site.residualPost(index) : null;
+            case "attentions" -> index >= 0 ? Site.attentionPattern(index) : null;
+            case "decoder_q_post_rope" -> index >= 0 ? Site.query(index) : null;
+            case "decoder_k_post_rope" -> index >= 0 ? Site.key(index) : null;
+            case "decoder_v" -> index >= 0 ? Site.value(index) : null;
+            case "vision_hidden_states" -> index >= 0 ? Site.visionHidden(index) : null;
+            case "vision_selected_features" -> Site.visionFeatures();
+            case "projector_output" -> Site.projectorOutput();
+            case "inputs_embeds_merged" -> Site.embeddings();
+            default -> null;
+        };
     }
 
     private static long[] longs(SafeTensors reference, String name, NDManager manager) {

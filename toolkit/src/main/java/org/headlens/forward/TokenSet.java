@@ -1,4 +1,4 @@
-package org.headlens.ablation;
+package org.headlens.forward;
 
 import java.util.Arrays;
 

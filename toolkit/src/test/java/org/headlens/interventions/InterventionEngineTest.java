@@ -1,4 +1,4 @@
-package org.headlens.forward;
+package org.headlens.interventions;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,18 +9,20 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.headlens.Fixtures;
-import org.headlens.ablation.Baseline;
-import org.headlens.ablation.HeadMask;
-import org.headlens.ablation.Intervention;
-import org.headlens.ablation.Knockout;
-import org.headlens.ablation.TokenGroup;
+import org.headlens.forward.ForwardPass;
+import org.headlens.forward.ForwardResult;
+import org.headlens.forward.Head;
+import org.headlens.forward.HeadMask;
+import org.headlens.forward.Prompt;
+import org.headlens.forward.Site;
+import org.headlens.forward.TokenGroup;
 import org.headlens.model.Lvlm;
 import org.headlens.model.SafeTensors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class InterventionEngineTest {
+public class InterventionEngineTest {
     private static Lvlm model;
     private static NDManager manager;
     private static Prompt prompt;
@@ -54,7 +56,7 @@ class InterventionEngineTest {
         model.close();
     }
 
-    static double maxDiff(float[] a, float[] b) {
+    public static double maxDiff(float[] a, float[] b) {
         double max = 0;
         for (int i = 0; i < a.length; i++) {
             max = Math.max(max, Math.abs(a[i] - b[i]));
@@ -63,7 +65,7 @@ class InterventionEngineTest {
     }
 
     private static float[] plainRun(NDArray image) {
-        try (ForwardResult r = ForwardPass.run(model, prompt.inputIds(), image, ForwardOptions.logitsOnly())) {
+        try (ForwardResult r = ForwardPass.run(model, prompt.inputIds(), image)) {
             return r.finalLogits();
         }
     }
@@ -81,10 +83,10 @@ class InterventionEngineTest {
             if (i % 2 == 1) {
                 int first = random.nextInt(3);
                 HeadMask heads = i % 4 == 1 ? null : HeadMask.random(3, 4, 0.5, random);
-                knockouts.add(new Knockout(receivers[random.nextInt(receivers.length)], sources[random.nextInt(sources.length)],
+                knockouts.add(new Knockout(sources[random.nextInt(sources.length)], receivers[random.nextInt(receivers.length)],
                         java.util.stream.IntStream.range(first, Math.min(3, first + 2)).toArray(), heads));
             }
-            interventions.add(new Intervention(i % 5 == 4 ? null : mask, knockouts));
+            interventions.add((i % 5 == 4 ? Intervention.none() : Intervention.ablate(mask)).and(Intervention.all(knockouts)));
         }
         try (InterventionEngine engine = InterventionEngine.prepare(model, prompt, pixels, Baseline.image(baselinePixels))) {
             float[][] fast = engine.finalLogits(interventions);
@@ -103,7 +105,7 @@ class InterventionEngineTest {
 
     @Test
     void knockoutOfEarlierQueriesFallsBackToTheFullPassAndStillMatters() {
-        Knockout imageToPrefix = Knockout.window(TokenGroup.IMAGE, TokenGroup.PREFIX_TEXT, 0, 3);
+        Knockout imageToPrefix = Knockout.window(TokenGroup.PREFIX_TEXT, TokenGroup.IMAGE, 0, 3);
         try (InterventionEngine engine = InterventionEngine.prepare(model, prompt, pixels, Baseline.blank())) {
             float[] cut = engine.finalLogits(List.of(Intervention.knockout(imageToPrefix)))[0];
             float[] reference = engine.finalLogitsFullRecompute(List.of(Intervention.knockout(imageToPrefix)), 1)[0];
@@ -127,7 +129,7 @@ class InterventionEngineTest {
     @Test
     void everyBaselineKindRunsAndDiffers() {
         List<Baseline> kinds = List.of(Baseline.blank(), Baseline.meanOverImagePositions(),
-                new Baseline.MeanImage(List.of(pixels, baselinePixels)), Baseline.image(baselinePixels));
+                Baseline.meanOf(List.of(pixels, baselinePixels)), Baseline.image(baselinePixels));
         List<float[]> results = new ArrayList<>();
         for (Baseline kind : kinds) {
             try (InterventionEngine engine = InterventionEngine.prepare(model, prompt, pixels, kind)) {
@@ -153,13 +155,61 @@ class InterventionEngineTest {
             masks.add(Intervention.ablate(HeadMask.random(3, 4, 0.5, random)));
         }
         try (InterventionEngine big = InterventionEngine.prepare(model, prompt, pixels, Baseline.blank());
-                InterventionEngine small = InterventionEngine.prepare(model, prompt, pixels, Baseline.blank(), 1)) {
+                InterventionEngine small = InterventionEngine.prepare(model, prompt, pixels, Baseline.blank()).batchBytes(1)) {
             assertEquals(1, small.batchSize());
             assertTrue(big.batchSize() > 9);
             float[][] a = big.finalLogits(masks);
             float[][] b = small.finalLogits(masks);
             for (int i = 0; i < a.length; i++) {
                 assertTrue(maxDiff(a[i], b[i]) < 1e-5);
+            }
+        }
+    }
+
+    @Test
+    void patchingHeadsFromASecondImageEqualsAblatingThemAgainstThatImageInTheSameBatchAsOtherBaselines() {
+        HeadMask patched = HeadMask.of(3, 4, List.of(new Head(0, 1), new Head(1, 3), new Head(2, 0)));
+        HeadMask ablated = HeadMask.of(3, 4, List.of(new Head(1, 0), new Head(2, 2)));
+        Intervention patch = new ActivationPatching(baselinePixels, patched);
+        float[] againstImage;
+        float[] everyHeadFromImage;
+        try (InterventionEngine reference = InterventionEngine.prepare(model, prompt, pixels, Baseline.image(baselinePixels))) {
+            againstImage = reference.finalLogits(List.of(Intervention.ablate(patched)))[0];
+            everyHeadFromImage = reference.allAblated();
+        }
+        try (InterventionEngine engine = InterventionEngine.prepare(model, prompt, pixels, Baseline.blank())) {
+            List<Intervention> batch = List.of(Intervention.ablate(ablated), patch, patch.and(Intervention.ablate(ablated)),
+                    new ActivationPatching(baselinePixels, HeadMask.all(3, 4)));
+            float[][] fast = engine.finalLogits(batch);
+            float[][] full = engine.finalLogitsFullRecompute(batch, 4);
+            float[] blankAblation = engine.finalLogits(List.of(Intervention.ablate(ablated)))[0];
+            assertTrue(maxDiff(fast[0], blankAblation) < 1e-6);
+            assertTrue(maxDiff(fast[1], againstImage) < 1e-5, "patching equals ablation against the second image");
+            assertTrue(maxDiff(fast[3], everyHeadFromImage) < 1e-5, "patching every head is the run on the second image");
+            assertTrue(maxDiff(fast[1], engine.clean()) > 1e-2 && maxDiff(fast[2], fast[1]) > 1e-3);
+            for (int i = 0; i < batch.size(); i++) {
+                assertTrue(maxDiff(fast[i], full[i]) < 1e-5, "fast path equals full recompute for row " + i);
+            }
+        }
+    }
+
+    @Test
+    void anInterventionWrittenByAUserRunsOnTheFastPathAndEditsOnlyTheTextAfterTheImage() {
+        Head head = new Head(1, 2);
+        // written as a notebook cell would: halve one head's output wherever the text reads the image
+        Intervention halve = edits -> edits.editActivation(Site.headOutput(head), x -> x.mul(0.5f));
+        Intervention identity = edits -> edits.editActivation(Site.mlpOutput(0), x -> x);
+        try (InterventionEngine engine = InterventionEngine.prepare(model, prompt, pixels, Baseline.blank())) {
+            float[][] fast = engine.finalLogits(List.of(halve, identity));
+            float[][] full = engine.finalLogitsFullRecompute(List.of(halve, identity), 2);
+            assertTrue(maxDiff(fast[0], engine.clean()) > 1e-3, "halving a head moves the logits");
+            assertTrue(maxDiff(fast[1], engine.clean()) < 1e-6, "the identity edit changes nothing");
+            assertTrue(maxDiff(fast[0], full[0]) < 1e-5, "the full pass edits the same positions as the fast path");
+            try (ForwardResult result = engine.run(halve, org.headlens.forward.Capture.of(Site.headOutput(head)));
+                    ForwardResult clean = engine.run(Intervention.none(), org.headlens.forward.Capture.of(Site.headOutput(head)))) {
+                assertEquals(prompt.layout().imageEnd(), result.cache().firstPosition());
+                NDArray ratio = result.cache().get(Site.headOutput(head)).div(clean.cache().get(Site.headOutput(head)));
+                assertEquals(0.5, ratio.mean().getFloat(), 1e-4);
             }
         }
     }

@@ -1,4 +1,4 @@
-package org.headlens.forward;
+package org.headlens.interventions;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
