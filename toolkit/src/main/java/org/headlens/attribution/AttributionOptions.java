@@ -1,6 +1,7 @@
 package org.headlens.attribution;
 
 import org.headlens.HeadlensException;
+import org.headlens.interventions.Baseline;
 import org.headlens.metric.Metric;
 
 /**
@@ -19,32 +20,7 @@ import org.headlens.metric.Metric;
  * @param topK heads compared by the top-k overlap of the similarity analysis
  */
 public record AttributionOptions(int masks, int heldOutMasks, double alpha, Metric metric, Regression regression,
-        BaselineKind baseline, long seed, boolean dropIncorrect, int curvePoints, int topK) {
-
-    /** Baselines a run can be configured with by name. */
-    public enum BaselineKind {
-        /** A uniform image at the processor's mean colour. */
-        BLANK,
-        /** The pixel-wise mean of every image of the run. */
-        MEAN_IMAGE,
-        /** Per layer and head, the mean key and value over the sample's own image positions. */
-        MEAN_OVER_IMAGE_POSITIONS;
-
-        /** @return the command-line name, e.g. {@code mean-image} */
-        public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
-        }
-
-        /** @return the kind named by {@code label} */
-        public static BaselineKind parse(String label) {
-            for (BaselineKind kind : values()) {
-                if (kind.label().equals(label)) {
-                    return kind;
-                }
-            }
-            throw new HeadlensException("unknown baseline '" + label + "': use blank, mean-image or mean-over-image-positions");
-        }
-    }
+        Baseline baseline, long seed, boolean dropIncorrect, int curvePoints, int topK) {
 
     /** Checks ranges. */
     public AttributionOptions {
@@ -61,7 +37,7 @@ public record AttributionOptions(int masks, int heldOutMasks, double alpha, Metr
 
     /** @return 256 masks, 64 held out, alpha 0.5, answer logit, OLS, blank baseline, seed 0, correct samples only */
     public static AttributionOptions defaults() {
-        return new AttributionOptions(256, 64, 0.5, Metric.LOGIT, Regression.ols(), BaselineKind.BLANK, 0, true, 33, 5);
+        return new AttributionOptions(256, 64, 0.5, Metric.LOGIT, Regression.ols(), Baseline.blank(), 0, true, 33, 5);
     }
 
     /** @return a copy with {@code masks} masks per sample */
@@ -90,7 +66,7 @@ public record AttributionOptions(int masks, int heldOutMasks, double alpha, Metr
     }
 
     /** @return a copy with baseline {@code value} */
-    public AttributionOptions withBaseline(BaselineKind value) {
+    public AttributionOptions withBaseline(Baseline value) {
         return new AttributionOptions(masks, heldOutMasks, alpha, metric, regression, value, seed, dropIncorrect, curvePoints, topK);
     }
 

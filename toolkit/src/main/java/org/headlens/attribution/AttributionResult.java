@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.headlens.forward.Head;
+import org.headlens.forward.Heads;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;
 import tech.tablesaw.api.StringColumn;
@@ -14,15 +15,14 @@ import tech.tablesaw.api.Table;
  * The results of a head attribution run, as Tablesaw tables. Samples the clean model answers
  * wrongly are listed in {@link #samples()} but, when the options drop them, enter no aggregate.
  *
- * @param layers decoder layers
- * @param headsPerLayer heads per layer
+ * @param grid the model's head grid
  * @param options the options of the run
  * @param measured every sample's measurements
  * @param rankings the rankings evaluated (the random one is drawn per sample)
  * @param curves raw curve measurements of every sample that entered the aggregates
  * @param seconds wall time of the run
  */
-public record AttributionResult(int layers, int headsPerLayer, AttributionOptions options, List<SampleAttribution> measured,
+public record AttributionResult(Heads grid, AttributionOptions options, List<SampleAttribution> measured,
         List<Ranking> rankings, List<SampleCurves> curves, double seconds) {
 
     /** @return the samples that enter the aggregates */
@@ -38,8 +38,8 @@ public record AttributionResult(int layers, int headsPerLayer, AttributionOption
     public List<Head> topHeads(int k) {
         Ranking attribution = rankings.stream().filter(r -> r.name().equals(Ranking.ATTRIBUTION)).findFirst().orElseThrow();
         List<Head> heads = new ArrayList<>();
-        for (int h : attribution.top(Math.min(k, layers * headsPerLayer))) {
-            heads.add(new Head(h / headsPerLayer, h % headsPerLayer));
+        for (int h : attribution.top(Math.min(k, grid.count()))) {
+            heads.add(grid.head(h));
         }
         return heads;
     }
@@ -70,11 +70,11 @@ public record AttributionResult(int layers, int headsPerLayer, AttributionOption
         List<Double> single = new ArrayList<>();
         List<Double> attention = new ArrayList<>();
         for (SampleAttribution sample : used()) {
-            for (int h = 0; h < layers * headsPerLayer; h++) {
+            for (int h = 0; h < grid.count(); h++) {
                 ids.add(sample.id());
                 classes.add(sample.shape());
-                layer.add(h / headsPerLayer);
-                head.add(h % headsPerLayer);
+                layer.add(grid.head(h).layer());
+                head.add(grid.head(h).head());
                 attribution.add(sample.attribution()[h]);
                 single.add(sample.singleHead()[h]);
                 attention.add(sample.attentionToImage()[h]);
@@ -104,8 +104,8 @@ public record AttributionResult(int layers, int headsPerLayer, AttributionOption
             error[h] = used.size() > 1 ? Math.sqrt(error[h] / (used.size() - 1) / used.size()) : Double.NaN;
         }
         Table table = Table.create("heads",
-                IntColumn.create("layer", java.util.stream.IntStream.range(0, mean.length).map(h -> h / headsPerLayer).toArray()),
-                IntColumn.create("head", java.util.stream.IntStream.range(0, mean.length).map(h -> h % headsPerLayer).toArray()),
+                IntColumn.create("layer", java.util.stream.IntStream.range(0, mean.length).map(h -> grid.head(h).layer()).toArray()),
+                IntColumn.create("head", java.util.stream.IntStream.range(0, mean.length).map(h -> grid.head(h).head()).toArray()),
                 DoubleColumn.create("attribution", mean), DoubleColumn.create("attribution_se", error),
                 DoubleColumn.create("single_head", Ranking.mean(used, SampleAttribution::singleHead)),
                 DoubleColumn.create("attention_to_image", Ranking.mean(used, SampleAttribution::attentionToImage)));
@@ -129,8 +129,8 @@ public record AttributionResult(int layers, int headsPerLayer, AttributionOption
             double[] mean = Ranking.mean(members, SampleAttribution::attribution);
             for (int h = 0; h < mean.length; h++) {
                 table.stringColumn("class").append(shape);
-                table.intColumn("layer").append(h / headsPerLayer);
-                table.intColumn("head").append(h % headsPerLayer);
+                table.intColumn("layer").append(grid.head(h).layer());
+                table.intColumn("head").append(grid.head(h).head());
                 table.doubleColumn("attribution").append(mean[h]);
                 table.intColumn("samples").append(members.size());
             }
@@ -140,7 +140,7 @@ public record AttributionResult(int layers, int headsPerLayer, AttributionOption
 
     /** @return the faithfulness and completeness curves: one row per ranking and k */
     public Table curvesTable() {
-        return EvaluationCurves.table(curves, layers * headsPerLayer);
+        return EvaluationCurves.table(curves, grid.count());
     }
 
     /** @return one row per ranking: area under the faithfulness and the completeness curve */

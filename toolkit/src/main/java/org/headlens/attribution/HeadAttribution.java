@@ -11,10 +11,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.headlens.HeadlensException;
 import org.headlens.interventions.Baseline;
 import org.headlens.forward.Head;
 import org.headlens.forward.HeadMask;
+import org.headlens.forward.Heads;
 import org.headlens.interventions.Intervention;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
@@ -24,6 +27,7 @@ import org.headlens.forward.ForwardPass;
 import org.headlens.forward.ForwardResult;
 import org.headlens.interventions.InterventionEngine;
 import org.headlens.forward.Prompt;
+import org.headlens.forward.TokenLayout;
 import org.headlens.metric.Answer;
 import org.headlens.model.Lvlm;
 import org.headlens.results.Progress;
@@ -44,32 +48,49 @@ public final class HeadAttribution {
     private final AttributionOptions options;
     private final String prompt;
     private final PrintStream log;
+    private final long prefixMemory;
 
-    private HeadAttribution(Lvlm model, AttributionOptions options, String prompt, PrintStream log) {
+    /**
+     * Default memory for the prefix caches kept between a sample's measurement and its curves:
+     * the tiny model needs under 1 MB a sample, a 7B model about 1 GB (so only a few are kept).
+     */
+    public static final long DEFAULT_PREFIX_MEMORY = 1L << 30;
+
+    private HeadAttribution(Lvlm model, AttributionOptions options, String prompt, PrintStream log, long prefixMemory) {
         this.model = model;
         this.options = options;
         this.prompt = prompt;
         this.log = log;
+        this.prefixMemory = prefixMemory;
     }
 
     /** @return attribution on {@code model} with default options, the object question and progress on standard output */
     public static HeadAttribution of(Lvlm model) {
-        return new HeadAttribution(model, AttributionOptions.defaults(), TinyModel.OBJECT_PROMPT, System.out);
+        return new HeadAttribution(model, AttributionOptions.defaults(), TinyModel.OBJECT_PROMPT, System.out, DEFAULT_PREFIX_MEMORY);
     }
 
     /** @return a copy with these options */
     public HeadAttribution options(AttributionOptions value) {
-        return new HeadAttribution(model, value, prompt, log);
+        return new HeadAttribution(model, value, prompt, log, prefixMemory);
     }
 
     /** @return a copy asking {@code text} (with its image placeholder) */
     public HeadAttribution prompt(String text) {
-        return new HeadAttribution(model, options, text, log);
+        return new HeadAttribution(model, options, text, log, prefixMemory);
     }
 
     /** @return a copy printing progress to {@code out} (null: silent) */
     public HeadAttribution progress(PrintStream out) {
-        return new HeadAttribution(model, options, prompt, out);
+        return new HeadAttribution(model, options, prompt, out, prefixMemory);
+    }
+
+    /**
+     * @param bytes memory for keeping each sample's prefix caches from its measurement to its
+     *     curves; a sample whose caches do not fit builds them again
+     * @return a copy with that budget
+     */
+    public HeadAttribution prefixMemory(long bytes) {
+        return new HeadAttribution(model, options, prompt, log, Math.max(0, bytes));
     }
 
     /** @return the options */
@@ -107,12 +128,12 @@ public final class HeadAttribution {
         long start = System.nanoTime();
         List<SampleAttribution> measured = new ArrayList<>();
         List<SampleCurves> curves = new ArrayList<>();
-        try (NDManager manager = model.newScope()) {
+        try (NDManager manager = model.newScope(); Prepared prepared = new Prepared(prefixMemory)) {
             Baseline baseline = baseline(samples, manager);
             Progress progress = new Progress("attribute", samples.size(), log, 2);
             for (ShapesDataset.Entry sample : samples) {
                 measured.add(ResultFolder.readOrCompute(folder, "samples/" + sample.id() + ".json", SampleAttribution.class,
-                        () -> measure(sample, baseline)));
+                        () -> prepared.keepAfter(sample.id(), engine -> measure(sample, engine), prepare(sample, baseline))));
                 progress.step(sample.id() + " (masks, held-out, single heads)");
             }
             List<SampleAttribution> kept = measured.stream().filter(s -> s.correct() || !options.dropIncorrect()).toList();
@@ -126,10 +147,11 @@ public final class HeadAttribution {
             Progress curveProgress = new Progress("attribute curves", kept.size(), log, 2);
             for (SampleAttribution sample : kept) {
                 curves.add(ResultFolder.readOrCompute(folder, "curves/" + sample.id() + ".json", SampleCurves.class,
-                        () -> curves(byId.get(sample.id()), baseline, rankings)));
+                        () -> prepared.use(sample.id(), engine -> curves(byId.get(sample.id()), engine, rankings),
+                                () -> prepare(byId.get(sample.id()), baseline))));
                 curveProgress.step(sample.id());
             }
-            return new AttributionResult(model.config().text().layers(), model.config().text().heads(), options, measured,
+            return new AttributionResult(Heads.of(model.config()), options, measured,
                     rankings, curves, (System.nanoTime() - start) / 1e9);
         }
     }
@@ -143,49 +165,62 @@ public final class HeadAttribution {
      * @return the measurements
      */
     public SampleAttribution measure(ShapesDataset.Entry sample, Baseline baseline) {
+        try (InterventionEngine engine = prepare(sample, baseline)) {
+            return measure(sample, engine);
+        }
+    }
+
+    /**
+     * Measures one sample with an engine prepared for it.
+     *
+     * @param sample the sample
+     * @param engine the engine, prepared on the sample's image with the run's baseline
+     * @return the measurements
+     */
+    public SampleAttribution measure(ShapesDataset.Entry sample, InterventionEngine engine) {
         long start = System.nanoTime();
-        int layers = model.config().text().layers();
-        int heads = model.config().text().heads();
-        int count = layers * heads;
-        Prompt question = Prompt.of(model, prompt);
+        Heads grid = Heads.of(model.config());
+        int count = grid.count();
         Answer expected = Answer.of(model, sample.shape());
         int answer = expected.token();
-        try (NDManager scope = model.newScope()) {
-            NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
-            double[] attention = attentionToImage(question, pixels);
-            try (InterventionEngine engine = InterventionEngine.prepare(model, question, pixels, baseline)) {
-                float[] cleanLogits = engine.clean();
-                double clean = options.metric().of(cleanLogits, answer);
-                double allAblated = options.metric().of(engine.allAblated(), answer);
-                Random random = new Random(seedFor(sample.id()));
-                List<HeadMask> masks = new ArrayList<>();
-                for (int i = 0; i < options.masks() + options.heldOutMasks(); i++) {
-                    masks.add(HeadMask.random(layers, heads, options.alpha(), random));
-                }
-                for (int h = 0; h < count; h++) {
-                    masks.add(HeadMask.of(layers, heads, List.of(new Head(h / heads, h % heads))));
-                }
-                double[] metric = measureMasks(engine, masks, answer);
-                int fitted = options.masks();
-                int heldOut = fitted + options.heldOutMasks();
-                double[][] x = new double[heldOut][count];
-                for (int i = 0; i < heldOut; i++) {
-                    for (int h = 0; h < count; h++) {
-                        x[i][h] = masks.get(i).isAblated(h / heads, h % heads) ? 0 : 1;
-                    }
-                }
-                Regression.Fit fit = options.regression().fit(java.util.Arrays.copyOfRange(x, 0, fitted),
-                        java.util.Arrays.copyOfRange(metric, 0, fitted));
-                double correlation = fit.correlation(java.util.Arrays.copyOfRange(x, fitted, heldOut),
-                        java.util.Arrays.copyOfRange(metric, fitted, heldOut));
-                double[] single = new double[count];
-                for (int h = 0; h < count; h++) {
-                    single[h] = clean - metric[heldOut + h];
-                }
-                boolean correct = expected.isPredicted(cleanLogits);
-                return new SampleAttribution(sample.id(), sample.shape(), sample.style(), correct, clean, allAblated,
-                        fit.intercept(), fit.coefficients(), correlation, single, attention, (System.nanoTime() - start) / 1e9);
+        double[] attention = attentionToImage(engine);
+        float[] cleanLogits = engine.clean();
+        double clean = options.metric().of(cleanLogits, answer);
+        double allAblated = options.metric().of(engine.allAblated(), answer);
+        Random random = new Random(seedFor(sample.id()));
+        List<HeadMask> masks = new ArrayList<>();
+        for (int i = 0; i < options.masks() + options.heldOutMasks(); i++) {
+            masks.add(HeadMask.random(grid.layers(), grid.perLayer(), options.alpha(), random));
+        }
+        for (int h = 0; h < count; h++) {
+            masks.add(HeadMask.ofIndices(grid, h));
+        }
+        double[] metric = measureMasks(engine, masks, answer);
+        int fitted = options.masks();
+        int heldOut = fitted + options.heldOutMasks();
+        double[][] x = new double[heldOut][count];
+        for (int i = 0; i < heldOut; i++) {
+            for (int h = 0; h < count; h++) {
+                x[i][h] = masks.get(i).isAblated(grid.head(h)) ? 0 : 1;
             }
+        }
+        Regression.Fit fit = options.regression().fit(java.util.Arrays.copyOfRange(x, 0, fitted),
+                java.util.Arrays.copyOfRange(metric, 0, fitted));
+        double correlation = fit.correlation(java.util.Arrays.copyOfRange(x, fitted, heldOut),
+                java.util.Arrays.copyOfRange(metric, fitted, heldOut));
+        double[] single = new double[count];
+        for (int h = 0; h < count; h++) {
+            single[h] = clean - metric[heldOut + h];
+        }
+        boolean correct = expected.isPredicted(cleanLogits);
+        return new SampleAttribution(sample.id(), sample.shape(), sample.style(), correct, clean, allAblated,
+                fit.intercept(), fit.coefficients(), correlation, single, attention, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** @return an engine on the sample's image and the prompt, with {@code baseline} */
+    private InterventionEngine prepare(ShapesDataset.Entry sample, Baseline baseline) {
+        try (NDManager scope = model.newScope()) {
+            return InterventionEngine.prepare(model, Prompt.of(model, prompt), model.imageProcessor().pixelValues(scope, sample.image()), baseline);
         }
     }
 
@@ -198,37 +233,45 @@ public final class HeadAttribution {
      * @return raw metric values per ranking and k
      */
     public SampleCurves curves(ShapesDataset.Entry sample, Baseline baseline, List<Ranking> rankings) {
-        int layers = model.config().text().layers();
-        int heads = model.config().text().heads();
-        int count = layers * heads;
+        try (InterventionEngine engine = prepare(sample, baseline)) {
+            return curves(sample, engine, rankings);
+        }
+    }
+
+    /**
+     * Measures the curves of one sample with an engine prepared for it.
+     *
+     * @param sample the sample
+     * @param engine the engine, prepared on the sample's image with the run's baseline
+     * @param rankings the rankings to evaluate; a random one (seeded by the sample id) is added
+     * @return raw metric values per ranking and k
+     */
+    public SampleCurves curves(ShapesDataset.Entry sample, InterventionEngine engine, List<Ranking> rankings) {
+        Heads grid = Heads.of(model.config());
+        int count = grid.count();
         List<Ranking> all = new ArrayList<>(rankings);
         all.add(Ranking.random(count, new Random(seedFor(sample.id()) + 1)));
         int[] ks = kGrid(count, options.curvePoints());
         int answer = Answer.of(model, sample.shape()).token();
-        try (NDManager scope = model.newScope()) {
-            NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
-            try (InterventionEngine engine = InterventionEngine.prepare(model, Prompt.of(model, prompt), pixels, baseline)) {
-                List<HeadMask> masks = new ArrayList<>();
-                for (Ranking ranking : all) {
-                    for (int k : ks) {
-                        HeadMask ablateTop = mask(layers, heads, ranking.top(k));
-                        masks.add(ablateTop.inverted());
-                        masks.add(ablateTop);
-                    }
-                }
-                double[] metric = measureMasks(engine, masks, answer);
-                List<SampleCurves.Point> points = new ArrayList<>();
-                int i = 0;
-                for (Ranking ranking : all) {
-                    for (int k : ks) {
-                        points.add(new SampleCurves.Point(ranking.name(), k, metric[i], metric[i + 1]));
-                        i += 2;
-                    }
-                }
-                return new SampleCurves(sample.id(), options.metric().of(engine.clean(), answer),
-                        options.metric().of(engine.allAblated(), answer), points);
+        List<HeadMask> masks = new ArrayList<>();
+        for (Ranking ranking : all) {
+            for (int k : ks) {
+                HeadMask ablateTop = HeadMask.ofIndices(grid, ranking.top(k));
+                masks.add(ablateTop.inverted());
+                masks.add(ablateTop);
             }
         }
+        double[] metric = measureMasks(engine, masks, answer);
+        List<SampleCurves.Point> points = new ArrayList<>();
+        int i = 0;
+        for (Ranking ranking : all) {
+            for (int k : ks) {
+                points.add(new SampleCurves.Point(ranking.name(), k, metric[i], metric[i + 1]));
+                i += 2;
+            }
+        }
+        return new SampleCurves(sample.id(), options.metric().of(engine.clean(), answer),
+                options.metric().of(engine.allAblated(), answer), points);
     }
 
     /** @return distinct k from 0 to every head, at most {@code points} of them, evenly spread */
@@ -247,60 +290,98 @@ public final class HeadAttribution {
         return metric;
     }
 
-    /** Per head, attention mass from the final token to the image positions in the clean run. */
-    private double[] attentionToImage(Prompt question, NDArray pixels) {
-        int layers = model.config().text().layers();
-        int heads = model.config().text().heads();
-        double[] mass = new double[layers * heads];
-        try (ForwardResult result = ForwardPass.run(model, question.inputIds(), pixels, Capture.every(Site.Kind.ATTENTION_PATTERN))) {
-            int last = result.layout().length() - 1;
-            int[] image = result.layout().imagePositions();
-            for (int l = 0; l < layers; l++) {
-                float[] row = result.cache().get(Site.attentionPattern(l))
-                        .get(new NDIndex("0, :, {}, {}:{}", last, image[0], image[image.length - 1] + 1))
+    /**
+     * Per head, attention mass from the final token to the image positions in the clean run, read
+     * on the engine's fast path (the final token's attention covers every key).
+     */
+    private double[] attentionToImage(InterventionEngine engine) {
+        Heads grid = Heads.of(model.config());
+        double[] mass = new double[grid.count()];
+        TokenLayout layout = engine.prompt().layout();
+        try (ForwardResult result = engine.run(Intervention.none(), Capture.every(Site.Kind.ATTENTION_PATTERN))) {
+            for (int l = 0; l < grid.layers(); l++) {
+                float[] row = result.cache().at(Site.attentionPattern(l), layout.length() - 1)
+                        .get(new NDIndex("0, :, {}:{}", layout.imageStart(), layout.imageEnd()))
                         .sum(new int[] {1}).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
-                for (int h = 0; h < heads; h++) {
-                    mass[l * heads + h] = row[h];
+                for (int h = 0; h < grid.perLayer(); h++) {
+                    mass[grid.index(new Head(l, h))] = row[h];
                 }
             }
         }
         return mass;
     }
 
+    /** The options' baseline, with the mean image of the run computed from its samples. */
     private Baseline baseline(List<ShapesDataset.Entry> samples, NDManager manager) {
-        switch (options.baseline()) {
-            case BLANK:
-                return Baseline.blank();
-            case MEAN_OVER_IMAGE_POSITIONS:
-                return Baseline.meanOverImagePositions();
-            default: {
-                // a running sum, so that memory does not grow with the number of images
-                NDArray sum = null;
-                for (ShapesDataset.Entry sample : samples) {
-                    try (NDManager scope = manager.newSubManager()) {
-                        NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
-                        NDArray next = sum == null ? pixels.duplicate() : sum.add(pixels);
-                        next.attach(manager);
-                        if (sum != null) {
-                            sum.close();
-                        }
-                        sum = next;
-                    }
+        if (!(options.baseline() instanceof Baseline.MeanImage)) {
+            return options.baseline();
+        }
+        // a running sum, so that memory does not grow with the number of images
+        NDArray sum = null;
+        for (ShapesDataset.Entry sample : samples) {
+            try (NDManager scope = manager.newSubManager()) {
+                NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
+                NDArray next = sum == null ? pixels.duplicate() : sum.add(pixels);
+                next.attach(manager);
+                if (sum != null) {
+                    sum.close();
                 }
-                return Baseline.image(sum.divi(samples.size()));
+                sum = next;
             }
         }
+        return Baseline.image(sum.divi(samples.size()));
     }
 
     private long seedFor(String id) {
         return options.seed() * 1_000_003L + id.hashCode();
     }
 
-    private static HeadMask mask(int layers, int heads, int[] ablated) {
-        List<Head> list = new ArrayList<>();
-        for (int h : ablated) {
-            list.add(new Head(h / heads, h % heads));
+    /**
+     * Engines of the samples measured in a run, kept while their prefix caches fit in the memory
+     * budget, so that a sample's curves reuse the prefix its measurement built.
+     */
+    private static final class Prepared implements AutoCloseable {
+        private final long budget;
+        private final Map<String, InterventionEngine> kept = new HashMap<>();
+        private long used;
+
+        Prepared(long budget) {
+            this.budget = budget;
         }
-        return HeadMask.of(layers, heads, list);
+
+        /** Runs {@code work} on {@code engine}, then keeps the engine for {@code id} if it fits. */
+        <T> T keepAfter(String id, Function<InterventionEngine, T> work, InterventionEngine engine) {
+            T result;
+            try {
+                result = work.apply(engine);
+            } catch (RuntimeException e) {
+                engine.close();
+                throw e;
+            }
+            if (used + engine.prefixBytes() <= budget && !kept.containsKey(id)) {
+                kept.put(id, engine);
+                used += engine.prefixBytes();
+            } else {
+                engine.close();
+            }
+            return result;
+        }
+
+        /** Runs {@code work} on the engine kept for {@code id}, or on a new one, and closes it. */
+        <T> T use(String id, Function<InterventionEngine, T> work, Supplier<InterventionEngine> prepare) {
+            InterventionEngine engine = kept.remove(id);
+            if (engine != null) {
+                used -= engine.prefixBytes();
+            }
+            try (InterventionEngine running = engine != null ? engine : prepare.get()) {
+                return work.apply(running);
+            }
+        }
+
+        @Override
+        public void close() {
+            kept.values().forEach(InterventionEngine::close);
+            kept.clear();
+        }
     }
 }

@@ -1,6 +1,9 @@
 package org.headlens.cli;
 
 import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonPrimitive;
+import com.google.gson.JsonSerializer;
 import com.google.gson.JsonObject;
 import java.io.PrintStream;
 import java.util.Map;
@@ -9,6 +12,7 @@ import org.headlens.attribution.AttributionResult;
 import org.headlens.attribution.HeadAttribution;
 import org.headlens.attribution.Ranking;
 import org.headlens.attribution.Regression;
+import org.headlens.interventions.Baseline;
 import org.headlens.metric.Metric;
 import org.headlens.model.Lvlm;
 import org.headlens.results.ResultFolder;
@@ -40,7 +44,7 @@ final class AttributeCommand implements Main.Command {
                     case "lasso" -> Regression.lasso(lambda);
                     default -> throw new org.headlens.HeadlensException("unknown regression '" + regression + "': use ols, ridge or lasso");
                 })
-                .withBaseline(AttributionOptions.BaselineKind.parse(options.string("baseline", defaults.baseline().label())))
+                .withBaseline(Baseline.parse(options.string("baseline", defaults.baseline().label())))
                 .withDropIncorrect(!options.flag("keep-incorrect"))
                 .withCurvePoints(options.integer("curve-points", defaults.curvePoints()))
                 .withTopK(options.integer("top-k", defaults.topK()));
@@ -64,7 +68,10 @@ final class AttributeCommand implements Main.Command {
      * @return the result
      */
     static AttributionResult write(RunInputs inputs, AttributionOptions attributionOptions, JsonObject manifest, PrintStream out) {
-        manifest.add("attribution_options", new Gson().toJsonTree(attributionOptions));
+        // a baseline is recorded by its name: an image baseline's pixels are not options
+        Gson gson = new GsonBuilder().registerTypeHierarchyAdapter(Baseline.class,
+                (JsonSerializer<Baseline>) (baseline, type, context) -> new JsonPrimitive(baseline.label())).create();
+        manifest.add("attribution_options", gson.toJsonTree(attributionOptions));
         Manifest.claim(inputs.folder(), manifest, "attribution_options");
         AttributionResult result;
         try (Lvlm model = Lvlm.load(inputs.model())) {

@@ -118,7 +118,7 @@ final class DemoCommand implements Main.Command {
                 .text(String.format("Head attribution ablates random halves of the %d heads %d times per sample and fits a linear model"
                         + " from the pattern to the answer's logit; it predicts held-out ablations with a mean correlation of %.3f."
                         + " In the heatmap, each cell is a head's mean attribution: the logit it adds by passing the image on.",
-                        attribution.layers() * attribution.headsPerLayer(), attribution.options().masks(),
+                        attribution.grid().count(), attribution.options().masks(),
                         attribution.meanHeldOutCorrelation()))
                 .chart(Charts.attributionHeatmap(attribution))
                 .table(attribution.heads().sortDescendingOn("attribution").first(10).setName("the ten heads of largest attribution"))

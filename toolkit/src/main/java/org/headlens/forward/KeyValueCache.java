@@ -76,6 +76,17 @@ public final class KeyValueCache implements AutoCloseable {
         }
     }
 
+    /** @return native memory held by the keys and values */
+    public long bytes() {
+        long bytes = 0;
+        for (List<DecoderRun.Block> layer : blocks) {
+            for (DecoderRun.Block block : layer) {
+                bytes += (block.key().size() + block.value().size()) * block.key().getDataType().getNumOfBytes();
+            }
+        }
+        return bytes;
+    }
+
     /** @return the layout of the prompt whose prefix this is */
     public TokenLayout layout() {
         return layout;

@@ -124,6 +124,15 @@ public final class InterventionEngine implements AutoCloseable {
         return this;
     }
 
+    /** @return native memory held by the prefix caches (real image, baseline, patched images) */
+    public long prefixBytes() {
+        long bytes = clean.bytes() + baseline.bytes();
+        for (KeyValueCache cache : patched.values()) {
+            bytes += cache.bytes();
+        }
+        return bytes;
+    }
+
     /** @return the prompt this engine runs */
     public Prompt prompt() {
         return prompt;

@@ -35,8 +35,8 @@ public final class Charts {
      */
     public static Chart attributionHeatmap(AttributionResult result) {
         Table heads = result.heads();
-        int layers = result.layers();
-        int perLayer = result.headsPerLayer();
+        int layers = result.grid().layers();
+        int perLayer = result.grid().perLayer();
         double[][] z = new double[layers][perLayer];
         for (int i = 0; i < heads.rowCount(); i++) {
             z[heads.intColumn("layer").get(i)][heads.intColumn("head").get(i)] = heads.doubleColumn("attribution").get(i);
