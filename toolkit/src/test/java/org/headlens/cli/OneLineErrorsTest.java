@@ -53,4 +53,10 @@ class OneLineErrorsTest {
         assertOneLine(VerifyModelCommandTest.run("evaluate", "--model", copy.toString(), "--data", DATA.toString()),
                 "headlens evaluate: " + processor + ": size.shortest_edge is -64; it must be positive");
     }
+
+    @Test
+    void aHeadNumberBeyondAnIntIsANamedError(@TempDir Path out) {
+        assertOneLine(VerifyModelCommandTest.run("trace", "--model", MODEL.toString(), "--data", DATA.toString(), "--out", out.toString(),
+                "--samples", "1", "--heads", "L99999999999H1"), "head \"L99999999999H1\" has a layer or head number beyond 2147483647");
+    }
 }
