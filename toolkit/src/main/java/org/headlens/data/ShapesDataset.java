@@ -147,7 +147,7 @@ public final class ShapesDataset {
         CsvParser parser = new CsvParser(settings);
         List<Entry> entries = new ArrayList<>();
         Map<String, Long> lineOfId = new HashMap<>();
-        // from a byte stream, univocity detects and skips a byte-order mark
+        // univocity skips a UTF-8 byte-order mark (spreadsheets write one), as the tests check
         try (InputStream in = Files.newInputStream(labels)) {
             parser.beginParsing(in, StandardCharsets.UTF_8);
             String[] header = parser.parseNext();
