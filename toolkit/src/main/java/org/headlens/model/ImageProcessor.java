@@ -53,7 +53,7 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
      */
     public static final long MAX_PIXELS = 40_000_000L;
     /**
-     * Resize and crop sizes in {@code preprocessor_config.json} may be at most this many times the
+     * Resize sizes in {@code preprocessor_config.json} may be at most this many times the
      * vision tower's {@code image_size}: processors resize to the tower's input or a little above
      * it before cropping (CLIP: 336 then 336, ImageNet style: 256 then 224), so a larger size is a
      * mistake, and {@code shortest_edge: 100000} would cost gigabytes per image.
