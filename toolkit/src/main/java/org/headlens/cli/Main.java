@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.headlens.HeadlensException;
+import org.headlens.Messages;
 
 /**
  * The {@code headlens} command line: {@code headlens <command> [options]}. Errors caused by input
@@ -76,7 +77,7 @@ public final class Main {
         }
         Command command = commands.get(rest[0]);
         if (command == null) {
-            err.println("headlens: unknown command '" + rest[0] + "'");
+            err.println("headlens: unknown command " + Messages.quote(rest[0]));
             usage(err, commands);
             return 2;
         }
@@ -88,13 +89,14 @@ public final class Main {
             }
             return command.run(options, out);
         } catch (HeadlensException e) {
-            err.println("headlens " + rest[0] + ": " + e.getMessage());
+            // the message may quote a prompt or a file's content: escaped and cut, it stays one line
+            err.println(Messages.oneLine("headlens " + rest[0] + ": " + e.getMessage()));
             if (debug) {
                 e.printStackTrace(err);
             }
             return 2;
         } catch (Exception | Error e) {
-            err.println("headlens " + rest[0] + ": internal error: " + e + " (run again with --debug for details)");
+            err.println(Messages.oneLine("headlens " + rest[0] + ": internal error: " + e) + " (run again with --debug for details)");
             if (debug) {
                 e.printStackTrace(err);
             }
