@@ -179,7 +179,7 @@ public final class Lvlm implements AutoCloseable {
         json.addProperty("vision_feature_select_strategy", config.visionFeatureSelectStrategy());
         Path file = folder.resolve("processor_config.json");
         try {
-            Files.writeString(file, new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n");
+            Files.writeString(file, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(json) + "\n");
         } catch (IOException e) {
             throw new HeadlensException(file + ": cannot write (" + e.getMessage() + ")", e);
         }
