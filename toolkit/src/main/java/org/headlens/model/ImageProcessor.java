@@ -347,6 +347,8 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
         json.addProperty("do_normalize", true);
         json.add("image_mean", new Gson().toJsonTree(mean));
         json.add("image_std", new Gson().toJsonTree(std));
+        // AutoProcessor reads the processor's class from here (as llava-hf's folders have it)
+        json.addProperty("processor_class", "LlavaProcessor");
         Path file = folder.resolve("preprocessor_config.json");
         try {
             Files.createDirectories(folder);
