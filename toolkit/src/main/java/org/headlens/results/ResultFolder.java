@@ -102,11 +102,12 @@ public final class ResultFolder implements AutoCloseable {
             return;
         }
         Path run = root.resolve(RUN_FILE);
+        // listed before run.json is looked for: a run.json another run creates meanwhile is then compared, not taken for a stranger's file
+        String foreign = foreignEntry(root);
         if (Files.exists(run, LinkOption.NOFOLLOW_LINKS)) {
             compare(readRun(run), identity, run);
             return;
         }
-        String foreign = foreignEntry(root);
         if (foreign != null) {
             throw new HeadlensException(root + ": holds " + foreign + " but no " + RUN_FILE + ", so headlens did not create it (or its "
                     + RUN_FILE + " was deleted); headlens writes only into a new or empty folder or one it claimed: name another --out folder");
@@ -156,8 +157,8 @@ public final class ResultFolder implements AutoCloseable {
             JsonObject content = identity.deepCopy();
             String id = runId(identity);
             content.addProperty("run_id", id);
+            String foreign = foreignEntry(root);
             if (!Files.exists(run, LinkOption.NOFOLLOW_LINKS)) {
-                String foreign = foreignEntry(root);
                 if (foreign != null) {
                     throw new HeadlensException(root + ": " + foreign + " appeared while the folder was being claimed; name another --out folder");
                 }
@@ -306,7 +307,7 @@ public final class ResultFolder implements AutoCloseable {
      *
      * @return false when the file already existed
      */
-    private static boolean createNew(Path target, String content) {
+    static boolean createNew(Path target, String content) {
         byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
         Path temporary = temporaryFor(target);
         try {
