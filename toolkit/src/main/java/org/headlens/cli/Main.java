@@ -29,7 +29,7 @@ public final class Main {
         int run(Options args, PrintStream out) throws Exception;
     }
 
-    private static Map<String, Command> commands() {
+    static Map<String, Command> commands() {
         Map<String, Command> commands = new LinkedHashMap<>();
         commands.put("verify-model", new VerifyModelCommand());
         commands.put("bench", new BenchCommand());

@@ -527,9 +527,12 @@ public final class ResultFolder implements AutoCloseable {
             throw new HeadlensException(file + ": belongs to another run (run id " + shortId(fields.get("run_id")) + ", this folder's is "
                     + shortId(runId) + "); it may be left from a run whose " + RUN_FILE + " was replaced" + remedy);
         }
-        if (!sample.relative().equals(fields.get("file")) || !sample.sampleId().equals(fields.get("sample_id"))) {
-            throw new HeadlensException(file + ": holds the result saved as " + shorten(fields.get("file")) + " (sample "
-                    + shorten(fields.get("sample_id")) + "), not that of sample " + sample.sampleId() + remedy);
+        if (!sample.sampleId().equals(fields.get("sample_id"))) {
+            throw new HeadlensException(file + ": holds the result of sample " + shorten(fields.get("sample_id")) + ", not of sample "
+                    + sample.sampleId() + remedy);
+        }
+        if (!sample.relative().equals(fields.get("file"))) {
+            throw new HeadlensException(file + ": holds the result saved as " + shorten(fields.get("file")) + ", not as " + sample.relative() + remedy);
         }
         if (!imageSha.equals(fields.get("image_sha256"))) {
             throw new HeadlensException(file + ": was computed from another image than " + sample.image() + remedy);

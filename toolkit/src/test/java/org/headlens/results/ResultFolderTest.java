@@ -250,7 +250,7 @@ class ResultFolderTest {
         alterations.put("{}", "has no 'headlens'");
         alterations.put("", "not a JSON object");
         alterations.put(original.substring(0, original.length() / 2), "not a JSON object");
-        alterations.put(Files.readString(root.resolve("samples/b.json")), "not that of sample a");
+        alterations.put(Files.readString(root.resolve("samples/b.json")), "holds the result of sample b, not of sample a");
         alterations.put(Files.readString(other.resolve("samples/a.json")), "belongs to another run");
         alterations.put(original.replace("1.5", "1.25"), "does not match its checksum");
         alterations.put(original.replaceFirst("\"result\": \\{", "\"result\": {\"unused\": 1, "), null);
