@@ -51,11 +51,11 @@ final class AttributeCommand implements Main.Command {
 
     @Override
     public int run(Options options, PrintStream out) {
-        RunInputs inputs = RunInputs.read(options);
         String regression = options.string("regression", null);
         if (regression.equals("ols") && options.given("lambda")) {
             throw new HeadlensException("--lambda is the penalty of ridge and lasso; ordinary least squares (--regression ols) has none");
         }
+        RunInputs inputs = RunInputs.read(options);
         double lambda = options.number("lambda", 0);
         AttributionOptions attributionOptions = DEFAULTS.withMasks(options.integer("masks", 0))
                 .withHeldOutMasks(options.integer("held-out", 0))

@@ -258,7 +258,9 @@ final class Options {
     private String unknown(String name, Map<String, List<String>> owners) {
         List<String> elsewhere = owners.getOrDefault(name, List.of());
         if (!elsewhere.isEmpty()) {
-            return "--" + shorten(name) + " is an option of " + String.join(" and ", elsewhere) + ", not of " + command
+            String commands = elsewhere.size() == 1 ? elsewhere.get(0)
+                    : String.join(", ", elsewhere.subList(0, elsewhere.size() - 1)) + " and " + elsewhere.get(elsewhere.size() - 1);
+            return "--" + shorten(name) + " is an option of " + commands + ", not of " + command
                     + "; " + command + " takes " + names();
         }
         String closest = null;

@@ -47,7 +47,6 @@ final class TraceCommand implements Main.Command {
 
     @Override
     public int run(Options options, PrintStream out) {
-        RunInputs inputs = RunInputs.read(options);
         String pairs = options.string("pairs", null);
         FlowOptions flowOptions = DEFAULTS.withWindowSize(options.integer("window", DEFAULTS.windowSize()))
                 .withPairs(pairs == null ? DEFAULTS.pairs() : Arrays.stream(pairs.split(",")).map(FlowPair::parse).toList())
@@ -55,6 +54,7 @@ final class TraceCommand implements Main.Command {
                 .withMetric(Metric.parse(options.string("metric", null)))
                 .withHeads(heads(options))
                 .withDropIncorrect(!options.flag("keep-incorrect"));
+        RunInputs inputs = RunInputs.read(options);
         FlowResult result = write(inputs, flowOptions, inputs.manifest("trace", options), out);
         Table summary = result.summary();
         String strongest = result.strongest();
