@@ -132,7 +132,8 @@ public final class ResultFolder implements AutoCloseable {
         }
         FileChannel channel;
         try {
-            channel = FileChannel.open(root.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            // not through a link: the lock file must be this folder's own
+            channel = FileChannel.open(root.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
         } catch (IOException e) {
             throw new HeadlensException(root.resolve(LOCK_FILE) + ": cannot open the folder's lock file (" + e.getMessage() + ")", e);
         }
@@ -289,7 +290,7 @@ public final class ResultFolder implements AutoCloseable {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
             for (Path entry : entries) {
                 String name = entry.getFileName().toString();
-                boolean ours = name.equals(LOCK_FILE) || PARTIAL.matcher(name).matches() && Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS);
+                boolean ours = (name.equals(LOCK_FILE) || PARTIAL.matcher(name).matches()) && Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS);
                 if (!ours) {
                     names.add(Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS) ? name + "/" : name);
                 }
@@ -385,6 +386,10 @@ public final class ResultFolder implements AutoCloseable {
         Path temporary = null;
         try {
             Files.createDirectories(target.getParent());
+            // a subfolder replaced by a link must not carry results out of the folder
+            if (!target.getParent().toRealPath().startsWith(root.toRealPath())) {
+                throw new HeadlensException(target.getParent() + ": leads outside the output folder " + root + " (a link?); refusing to write there");
+            }
             temporary = temporaryFor(target);
             Files.write(temporary, content.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             try {

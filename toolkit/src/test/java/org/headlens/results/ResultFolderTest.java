@@ -309,6 +309,23 @@ class ResultFolderTest {
     }
 
     @Test
+    void linksInTheFolderDoNotCarryWritesOutOfIt(@TempDir Path dir) throws Exception {
+        Path outside = Files.createDirectories(dir.resolve("outside"));
+        Path root = dir.resolve("run");
+        try (ResultFolder folder = ResultFolder.claim(root, identity("attribute", 1))) {
+            Files.createSymbolicLink(root.resolve("samples"), outside);
+            HeadlensException e = assertThrows(HeadlensException.class, () -> folder.write("samples/a.json", "{}"));
+            assertTrue(e.getMessage().startsWith(root.resolve("samples") + ": leads outside the output folder"), e.getMessage());
+        }
+        Path lockless = Files.createDirectories(dir.resolve("lockless"));
+        Files.createSymbolicLink(lockless.resolve(ResultFolder.LOCK_FILE), outside.resolve("created-through-a-link"));
+        assertTrue(refused(lockless, identity("attribute", 1)).getMessage().contains(ResultFolder.LOCK_FILE));
+        try (Stream<Path> files = Files.list(outside)) {
+            assertEquals(0, files.count(), "nothing written outside");
+        }
+    }
+
+    @Test
     void writtenFilesGetThePermissionsOfTheUmaskLikeAnyNewFile(@TempDir Path root) throws Exception {
         assumeTrue(FileSystems.getDefault().supportedFileAttributeViews().contains("posix"));
         try (ResultFolder folder = ResultFolder.claim(root, identity("attribute", 1))) {
