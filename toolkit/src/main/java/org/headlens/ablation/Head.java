@@ -24,7 +24,7 @@ public record Head(int layer, int head) implements Comparable<Head> {
     public static Head parse(String text) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("L(\\d+)H(\\d+)").matcher(text.trim());
         if (!m.matches()) {
-            throw new org.headlens.HeadlensException("head '" + text.trim() + "' is not of the form L<layer>H<head>, e.g. L3H1");
+            throw new org.headlens.HeadlensException("head " + org.headlens.Messages.quote(text.trim()) + " is not of the form L<layer>H<head>, e.g. L3H1");
         }
         try {
             return new Head(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));

@@ -1,8 +1,10 @@
 package org.headlens.cli;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.headlens.HeadlensException;
 import org.headlens.Messages;
@@ -14,8 +16,11 @@ import org.headlens.Messages;
 public final class Main {
     /** A sub-command of the command line. */
     interface Command {
-        /** @return one line for the usage text */
+        /** @return what the command does, in a few words, for the usage text */
         String summary();
+
+        /** @return the options it takes: parsing and the usage text both follow this list */
+        List<Options.Option> options();
 
         /**
          * @param args options after the command name
@@ -25,7 +30,7 @@ public final class Main {
         int run(Options args, PrintStream out) throws Exception;
     }
 
-    private static Map<String, Command> commands() {
+    static Map<String, Command> commands() {
         Map<String, Command> commands = new LinkedHashMap<>();
         commands.put("verify-model", new VerifyModelCommand());
         commands.put("bench", new BenchCommand());
@@ -81,12 +86,15 @@ public final class Main {
             usage(err, commands);
             return 2;
         }
+        String[] arguments = Arrays.copyOfRange(rest, 1, rest.length);
+        if (Arrays.asList(arguments).contains("--help") || Arrays.asList(arguments).contains("-h")) {
+            help(out, rest[0], command);
+            return 0;
+        }
         try {
-            Options options = Options.parse(rest[0], Arrays.copyOfRange(rest, 1, rest.length));
-            if (options.flag("help")) {
-                out.println("headlens " + rest[0] + ": " + command.summary());
-                return 0;
-            }
+            Map<String, List<String>> owners = new LinkedHashMap<>();
+            commands.forEach((name, other) -> other.options().forEach(o -> owners.computeIfAbsent(o.name(), k -> new ArrayList<>()).add(name)));
+            Options options = Options.parse(rest[0], command.options(), arguments, owners);
             return command.run(options, out);
         } catch (HeadlensException e) {
             // the message may quote a prompt or a file's content: escaped and cut, it stays one line
@@ -108,8 +116,21 @@ public final class Main {
         out.println("usage: headlens <command> [options] [--debug]");
         out.println();
         out.println("commands:");
-        commands.forEach((name, command) -> out.printf("  %-14s %s%n", name, command.summary()));
+        commands.forEach((name, command) -> {
+            out.printf("  %-14s %s%n", name, command.summary());
+            out.printf("  %-14s %s%n", "", Options.synopsis(command.options()));
+        });
         out.println();
         out.println("headlens <command> --help describes a command's options.");
+    }
+
+    private static void help(PrintStream out, String name, Command command) {
+        out.println("usage: headlens " + name + " " + Options.synopsis(command.options()) + " [--debug]");
+        out.println();
+        out.println(command.summary());
+        out.println();
+        out.println("options:");
+        command.options().forEach(o -> out.println(o.describe()));
+        out.printf("  %-28s %s%n", "--debug", "print the stack trace of an error");
     }
 }
