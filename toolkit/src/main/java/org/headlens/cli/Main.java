@@ -56,6 +56,28 @@ public final class Main {
     }
 
     /**
+     * Refuses an output folder that holds anything: commands that write a dataset or a model
+     * (not a result folder with its own claim) must not overwrite files they did not write.
+     *
+     * @param dir the folder named by {@code --out}
+     * @return the folder
+     */
+    static java.nio.file.Path freshFolder(java.nio.file.Path dir) {
+        if (java.nio.file.Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            boolean empty;
+            try (java.util.stream.Stream<java.nio.file.Path> entries = java.nio.file.Files.list(dir)) {
+                empty = entries.findAny().isEmpty();
+            } catch (java.io.IOException e) {
+                throw new HeadlensException(dir + ": not a folder headlens can write to (" + e.getMessage() + ")");
+            }
+            if (!empty) {
+                throw new HeadlensException(dir + ": the folder is not empty; give --out a new or empty folder (nothing is overwritten)");
+            }
+        }
+        return dir;
+    }
+
+    /**
      * Entry point.
      *
      * @param args command and options

@@ -25,7 +25,7 @@ final class MakeDatasetCommand implements Main.Command {
 
     @Override
     public int run(Options options, PrintStream out) {
-        Path dir = options.path("out", null);
+        Path dir = Main.freshFolder(options.path("out", null));
         int count = options.integer("count", 256);
         String split = options.string("split", "eval");
         ShapesDataset.write(dir, new SyntheticShapes(TinyModel.IMAGE_SIZE, options.integer("seed", 2026)).samples(split, count));

@@ -25,7 +25,7 @@ final class TrainTinyCommand implements Main.Command {
 
     @Override
     public int run(Options options, PrintStream out) {
-        Path dir = options.path("out", null);
+        Path dir = Main.freshFolder(options.path("out", null));
         TinyTrainer defaults = TinyTrainer.defaults(options.integer("seed", 1));
         TinyTrainer trainer = new TinyTrainer(options.integer("vision-steps", defaults.visionSteps()),
                 options.integer("steps", defaults.steps()), options.integer("batch", defaults.batch()),
