@@ -122,17 +122,22 @@ public final class HeadAttribution {
      * @return the results
      */
     public AttributionResult run(List<ShapesDataset.Entry> samples, ResultFolder folder) {
-        if (samples.isEmpty()) {
-            throw new HeadlensException("no samples to attribute");
+        check(samples);
+        if (folder != null) {
+            ResultFolder.checkSampleIds(samples.stream().map(ShapesDataset.Entry::id).toList(), "the samples");
         }
         long start = System.nanoTime();
         List<SampleAttribution> measured = new ArrayList<>();
         List<SampleCurves> curves = new ArrayList<>();
+        // the mean-image baseline, and so every measurement, depends on the whole list of samples
+        String baselineContext = options.baseline() instanceof Baseline.MeanImage
+                ? String.join("\n", samples.stream().map(ShapesDataset.Entry::id).toList()) : "";
         try (NDManager manager = model.newScope(); Prepared prepared = new Prepared(prefixMemory)) {
             Baseline baseline = baseline(samples, manager);
             Progress progress = new Progress("attribute", samples.size(), log, 2);
             for (ShapesDataset.Entry sample : samples) {
-                measured.add(ResultFolder.readOrCompute(folder, "samples/" + sample.id() + ".json", SampleAttribution.class,
+                ResultFolder.SampleFile file = ResultFolder.SampleFile.of("samples", sample.id(), sample.image()).dependingOn(baselineContext);
+                measured.add(ResultFolder.readOrCompute(folder, file, SampleAttribution.class,
                         () -> prepared.keepAfter(sample.id(), engine -> measure(sample, engine), prepare(sample, baseline))));
                 progress.step(sample.id() + " (masks, held-out, single heads)");
             }
@@ -142,17 +147,55 @@ public final class HeadAttribution {
                         + " samples correctly; keep incorrect samples (--keep-incorrect) to attribute anyway");
             }
             List<Ranking> rankings = Ranking.fromMeans(kept);
+            // curves follow the rankings, which are means over the samples kept: a run extended by more samples redoes them
+            StringBuilder curveContext = new StringBuilder(baselineContext);
+            for (Ranking ranking : rankings) {
+                curveContext.append('\n').append(ranking.name()).append(java.util.Arrays.toString(ranking.order()));
+            }
             Map<String, ShapesDataset.Entry> byId = new HashMap<>();
             samples.forEach(e -> byId.put(e.id(), e));
             Progress curveProgress = new Progress("attribute curves", kept.size(), log, 2);
             for (SampleAttribution sample : kept) {
-                curves.add(ResultFolder.readOrCompute(folder, "curves/" + sample.id() + ".json", SampleCurves.class,
-                        () -> prepared.use(sample.id(), engine -> curves(byId.get(sample.id()), engine, rankings),
-                                () -> prepare(byId.get(sample.id()), baseline))));
+                ShapesDataset.Entry entry = byId.get(sample.id());
+                ResultFolder.SampleFile file = ResultFolder.SampleFile.of("curves", entry.id(), entry.image())
+                        .dependingOn(curveContext.toString());
+                curves.add(ResultFolder.readOrCompute(folder, file, SampleCurves.class,
+                        () -> prepared.use(entry.id(), engine -> curves(entry, engine, rankings), () -> prepare(entry, baseline))));
                 curveProgress.step(sample.id());
             }
             return new AttributionResult(Heads.of(model.config()), options, measured,
                     rankings, curves, (System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    /**
+     * Refuses, before any work, what cannot run on this model: no samples, OLS with no more
+     * masks than heads + 1, a top-k beyond the heads, or masks whose design matrix would not fit
+     * in memory.
+     *
+     * @param samples the samples to attribute
+     */
+    public void check(List<ShapesDataset.Entry> samples) {
+        if (samples.isEmpty()) {
+            throw new HeadlensException("no samples to attribute");
+        }
+        int count = model.config().text().layers() * model.config().text().heads();
+        if (options.regression().kind() == Regression.Kind.OLS && options.masks() <= count + 1) {
+            throw new HeadlensException("ordinary least squares needs more masks than heads + 1 (" + options.masks() + " masks for " + count
+                    + " heads): raise --masks above " + (count + 1) + " or use --regression ridge or lasso");
+        }
+        if (options.regression().kind() != Regression.Kind.OLS && !(options.regression().lambda() >= 0
+                && Double.isFinite(options.regression().lambda()))) {
+            throw new HeadlensException("the penalty lambda must be a finite number >= 0, not " + options.regression().lambda());
+        }
+        if (options.topK() > count) {
+            throw new HeadlensException("top-k " + options.topK() + " is more than the model's " + count + " heads");
+        }
+        long rows = (long) options.masks() + options.heldOutMasks() + count;
+        long bytes = rows * count * (Double.BYTES + 8L);
+        if (bytes > Runtime.getRuntime().maxMemory() / 2) {
+            throw new HeadlensException(rows + " masks of " + count + " heads need about " + (bytes >> 20) + " MB per sample, more than half"
+                    + " of the " + (Runtime.getRuntime().maxMemory() >> 20) + " MB this Java may use: use fewer masks");
         }
     }
 

@@ -6,7 +6,10 @@ import com.google.gson.JsonPrimitive;
 import com.google.gson.JsonSerializer;
 import com.google.gson.JsonObject;
 import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
+import org.headlens.HeadlensException;
 import org.headlens.attribution.AttributionOptions;
 import org.headlens.attribution.AttributionResult;
 import org.headlens.attribution.HeadAttribution;
@@ -19,35 +22,59 @@ import org.headlens.results.ResultFolder;
 
 /** {@code attribute}: head attribution with baselines, evaluation curves and the similarity analysis, saved as CSV. */
 final class AttributeCommand implements Main.Command {
+    private static final AttributionOptions DEFAULTS = AttributionOptions.defaults();
+
     @Override
     public String summary() {
-        return "head attribution and its evaluation: [--model DIR] [--data DIR] --out DIR [--samples N] [--masks 256]"
-                + " [--held-out 64] [--alpha 0.5] [--seed 0] [--metric logit|log-prob|probability|margin]"
-                + " [--regression ols|ridge|lasso] [--lambda L] [--baseline blank|mean-image|mean-over-image-positions]"
-                + " [--keep-incorrect] [--curve-points 33] [--top-k 5] [--prompt TEXT]";
+        return "head attribution and its evaluation, saved as CSV tables";
+    }
+
+    @Override
+    public List<Options.Option> options() {
+        return List.of(Options.MODEL, Options.DATA, Options.OUT, Options.SAMPLES,
+                Options.Option.integer("masks", "random masks per sample the fit is made on", 2, 1_000_000).byDefault(DEFAULTS.masks()),
+                Options.Option.integer("held-out", "further masks on which the fit is checked", 2, 1_000_000).byDefault(DEFAULTS.heldOutMasks()),
+                Options.Option.number("alpha", "probability that a mask ablates a head", 0, true, 1, true).byDefault(DEFAULTS.alpha()),
+                Options.Option.integer("seed", "seed of the masks", 0, Integer.MAX_VALUE).byDefault(DEFAULTS.seed()),
+                Options.Option.choice("metric", "what is measured about the answer", labels(Metric.values())).byDefault(DEFAULTS.metric().label()),
+                Options.Option.choice("regression", "the linear model", "ols", "ridge", "lasso").byDefault("ols"),
+                Options.Option.number("lambda", "penalty of ridge and lasso", 0, false, 1e6, false).byDefault(0.01),
+                Options.Option.choice("baseline", "what ablated heads see at image positions",
+                        Baseline.blank().label(), Baseline.meanImage().label(), Baseline.meanOverImagePositions().label())
+                        .byDefault(DEFAULTS.baseline().label()),
+                Options.Option.flag("keep-incorrect", "also attribute samples the model answers wrongly"),
+                Options.Option.integer("curve-points", "at most this many k on the evaluation curves", 2, 100_000).byDefault(DEFAULTS.curvePoints()),
+                Options.Option.integer("top-k", "heads compared by the top-k overlap of the similarity analysis", 1, 1_000_000)
+                        .byDefault(DEFAULTS.topK()),
+                Options.PROMPT);
+    }
+
+    static String[] labels(Metric[] metrics) {
+        return Arrays.stream(metrics).map(Metric::label).toArray(String[]::new);
     }
 
     @Override
     public int run(Options options, PrintStream out) {
+        String regression = options.string("regression", null);
+        if (regression.equals("ols") && options.given("lambda")) {
+            throw new HeadlensException("--lambda is the penalty of ridge and lasso; ordinary least squares (--regression ols) has none");
+        }
         RunInputs inputs = RunInputs.read(options);
-        AttributionOptions defaults = AttributionOptions.defaults();
-        String regression = options.string("regression", "ols");
-        double lambda = options.number("lambda", 0.01);
-        AttributionOptions attributionOptions = defaults.withMasks(options.integer("masks", defaults.masks()))
-                .withHeldOutMasks(options.integer("held-out", defaults.heldOutMasks()))
-                .withAlpha(options.number("alpha", defaults.alpha()))
-                .withSeed(options.integer("seed", (int) defaults.seed()))
-                .withMetric(Metric.parse(options.string("metric", defaults.metric().label())))
+        double lambda = options.number("lambda", 0);
+        AttributionOptions attributionOptions = DEFAULTS.withMasks(options.integer("masks", 0))
+                .withHeldOutMasks(options.integer("held-out", 0))
+                .withAlpha(options.number("alpha", 0))
+                .withSeed(options.integer("seed", 0))
+                .withMetric(Metric.parse(options.string("metric", null)))
                 .withRegression(switch (regression) {
-                    case "ols" -> Regression.ols();
                     case "ridge" -> Regression.ridge(lambda);
                     case "lasso" -> Regression.lasso(lambda);
-                    default -> throw new org.headlens.HeadlensException("unknown regression '" + regression + "': use ols, ridge or lasso");
+                    default -> Regression.ols();
                 })
-                .withBaseline(Baseline.parse(options.string("baseline", defaults.baseline().label())))
+                .withBaseline(Baseline.parse(options.string("baseline", null)))
                 .withDropIncorrect(!options.flag("keep-incorrect"))
-                .withCurvePoints(options.integer("curve-points", defaults.curvePoints()))
-                .withTopK(options.integer("top-k", defaults.topK()));
+                .withCurvePoints(options.integer("curve-points", 0))
+                .withTopK(options.integer("top-k", 0));
         AttributionResult result = write(inputs, attributionOptions, inputs.manifest("attribute", options), out);
         Map<String, Double> areas = result.faithfulnessAreas();
         out.println();
@@ -63,7 +90,9 @@ final class AttributeCommand implements Main.Command {
     }
 
     /**
-     * Runs the attribution and writes its tables and manifest into the inputs' folder.
+     * Runs the attribution and writes its tables and manifest into the inputs' folder. Everything
+     * is checked (folder, model, options against the model) before the folder is claimed, so a
+     * refused run leaves it as it was.
      *
      * @return the result
      */
@@ -72,25 +101,27 @@ final class AttributeCommand implements Main.Command {
         Gson gson = new GsonBuilder().registerTypeHierarchyAdapter(Baseline.class,
                 (JsonSerializer<Baseline>) (baseline, type, context) -> new JsonPrimitive(baseline.label())).create();
         manifest.add("attribution_options", gson.toJsonTree(attributionOptions));
-        Manifest.claim(inputs.folder(), manifest, "attribution_options");
-        AttributionResult result;
+        JsonObject identity = Manifest.identity(manifest, "attribution_options");
+        ResultFolder.check(inputs.out(), identity);
         try (Lvlm model = Lvlm.load(inputs.model())) {
-            result = HeadAttribution.of(model).options(attributionOptions).prompt(inputs.prompt()).progress(out)
-                    .run(inputs.samples(), inputs.folder());
+            HeadAttribution attribution = HeadAttribution.of(model).options(attributionOptions).prompt(inputs.prompt()).progress(out);
+            attribution.check(inputs.samples());
+            try (ResultFolder folder = ResultFolder.claim(inputs.out(), identity)) {
+                AttributionResult result = attribution.run(inputs.samples(), folder);
+                folder.writeCsv("samples", result.samples());
+                folder.writeCsv("heads", result.heads());
+                folder.writeCsv("per_sample_heads", result.perSampleHeads());
+                folder.writeCsv("by_class", result.byClass());
+                folder.writeCsv("curves", result.curvesTable());
+                folder.writeCsv("areas", result.areas());
+                folder.writeCsv("similarity", result.similarity());
+                folder.writeCsv("similarity_matrix", result.similarityMatrix());
+                manifest.addProperty("samples_used", result.used().size());
+                manifest.addProperty("heldout_r", result.meanHeldOutCorrelation());
+                Manifest.finish(manifest, result.seconds());
+                folder.writeJson("manifest.json", manifest);
+                return result;
+            }
         }
-        ResultFolder folder = inputs.folder();
-        folder.writeCsv("samples", result.samples());
-        folder.writeCsv("heads", result.heads());
-        folder.writeCsv("per_sample_heads", result.perSampleHeads());
-        folder.writeCsv("by_class", result.byClass());
-        folder.writeCsv("curves", result.curvesTable());
-        folder.writeCsv("areas", result.areas());
-        folder.writeCsv("similarity", result.similarity());
-        folder.writeCsv("similarity_matrix", result.similarityMatrix());
-        manifest.addProperty("samples_used", result.used().size());
-        manifest.addProperty("heldout_r", result.meanHeldOutCorrelation());
-        Manifest.finish(manifest, result.seconds());
-        folder.writeJson("manifest.json", manifest);
-        return result;
     }
 }

@@ -40,7 +40,15 @@ final class BenchCommand implements Main.Command {
 
     @Override
     public String summary() {
-        return "masks per second: full recompute vs fast path [--model DIR] [--masks N] [--memory-masks 10000] [--attribution-samples 16]";
+        return "masks per second: full recompute vs fast path, and memory over long runs";
+    }
+
+    @Override
+    public List<Options.Option> options() {
+        return List.of(Options.Option.path("model", "DIR", "small model to time (default the embedded tiny model)"),
+                Options.Option.integer("masks", "masks per timing", 1, 1_000_000).byDefault(256),
+                Options.Option.integer("memory-masks", "masks of the memory run", 1, 100_000_000).byDefault(10_000),
+                Options.Option.integer("attribution-samples", "samples of the attribution memory run", 1, 100_000).byDefault(16));
     }
 
     private record Workload(String name, Lvlm model, Prompt prompt, NDArray pixels) {

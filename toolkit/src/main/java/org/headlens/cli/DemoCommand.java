@@ -1,13 +1,14 @@
 package org.headlens.cli;
 
+import com.google.gson.Gson;
 import com.google.gson.JsonObject;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.headlens.HeadlensException;
 import org.headlens.attribution.AttributionOptions;
 import org.headlens.attribution.AttributionResult;
+import org.headlens.attribution.HeadAttribution;
 import org.headlens.attribution.Ranking;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
@@ -32,8 +33,15 @@ import tech.tablesaw.api.Table;
 final class DemoCommand implements Main.Command {
     @Override
     public String summary() {
-        return "the whole analysis on the embedded model, with report.html: [--out out/demo] [--samples 64] [--masks 128]"
-                + " [--model DIR] [--data DIR]";
+        return "the whole analysis on the embedded model, with report.html";
+    }
+
+    @Override
+    public List<Options.Option> options() {
+        return List.of(Options.OUT.byDefault("out/demo").optional(),
+                Options.Option.integer("samples", "attribute and trace the first N samples", 1, 1_000_000).byDefault(64),
+                Options.Option.integer("masks", "random masks per sample of the head attribution", 2, 1_000_000).byDefault(128),
+                Options.MODEL, Options.DATA);
     }
 
     @Override
@@ -41,44 +49,59 @@ final class DemoCommand implements Main.Command {
         long start = System.nanoTime();
         Path modelDir = options.path("model", Main.embedded("model").toString());
         Path dataDir = options.path("data", Main.embedded("eval").toString());
-        Path outDir = options.path("out", "out/demo");
-        ResultFolder root = ResultFolder.open(outDir);
-        List<ShapesDataset.Entry> all = ShapesDataset.read(dataDir);
-        int count = options.integer("samples", 64);
-        if (count < 1) {
-            throw new HeadlensException("--samples must be at least 1, not " + count);
-        }
-        List<ShapesDataset.Entry> samples = all.subList(0, Math.min(count, all.size()));
+        Path outDir = options.path("out", null);
+        List<ShapesDataset.Entry> all = RunInputs.entries(dataDir);
+        List<ShapesDataset.Entry> samples = all.subList(0, Math.min(options.integer("samples", 0), all.size()));
         String prompt = TinyModel.OBJECT_PROMPT;
-
-        out.println("demo: 1/3 evaluation on " + all.size() + " samples");
-        Accuracy accuracy;
-        try (Lvlm model = Lvlm.load(modelDir)) {
-            accuracy = Accuracy.measure(model, all, prompt);
-        }
-        ResultFolder evaluation = ResultFolder.open(outDir.resolve("evaluate"));
-        evaluation.writeCsv("samples", accuracy.samples());
-        evaluation.writeCsv("by_class", accuracy.byClass());
-        evaluation.writeCsv("by_style", accuracy.byStyle());
-        evaluation.writeCsv("confusions", accuracy.confusions());
-        JsonObject evaluationManifest = Manifest.start("demo evaluate", modelDir, dataDir, options);
-        evaluationManifest.addProperty("accuracy", accuracy.accuracy());
-        evaluationManifest.addProperty("blank_accuracy", accuracy.blankAccuracy());
-        Manifest.finish(evaluationManifest, (System.nanoTime() - start) / 1e9);
-        evaluation.writeJson("manifest.json", evaluationManifest);
-
-        out.println("demo: 2/3 head attribution on " + samples.size() + " samples");
-        AttributionOptions attributionOptions = AttributionOptions.defaults().withMasks(options.integer("masks", 128))
+        AttributionOptions attributionOptions = AttributionOptions.defaults().withMasks(options.integer("masks", 0))
                 .withHeldOutMasks(32).withCurvePoints(17);
-        RunInputs attributionInputs = new RunInputs(modelDir, dataDir, samples, prompt, ResultFolder.open(outDir.resolve("attribution")));
-        AttributionResult attribution = AttributeCommand.write(attributionInputs, attributionOptions,
-                attributionInputs.manifest("demo attribute", options), out);
-
-        out.println("demo: 3/3 token-level flow on " + samples.size() + " samples");
-        RunInputs flowInputs = new RunInputs(modelDir, dataDir, samples, prompt, ResultFolder.open(outDir.resolve("flow")));
         FlowOptions flowOptions = FlowOptions.defaults();
-        FlowResult flow = TraceCommand.write(flowInputs, flowOptions, flowInputs.manifest("demo trace", options), out);
 
+        // everything is checked before the folder is claimed, so a refused demo leaves it as it was
+        JsonObject identity = new JsonObject();
+        identity.addProperty("command", "demo");
+        identity.addProperty("model_sha256", ResultFolder.sha256(modelDir));
+        identity.addProperty("data_sha256", ResultFolder.sha256(dataDir));
+        identity.addProperty("prompt", prompt);
+        identity.add("attribution_options", new Gson().toJsonTree(attributionOptions));
+        identity.add("flow_options", new Gson().toJsonTree(flowOptions));
+        ResultFolder.check(outDir, identity);
+        try (Lvlm model = Lvlm.load(modelDir)) {
+            HeadAttribution.of(model).options(attributionOptions).check(samples);
+            FlowTracer.of(model).options(flowOptions).check(samples);
+        }
+        try (ResultFolder root = ResultFolder.claim(outDir, identity)) {
+            out.println("demo: 1/3 evaluation on " + all.size() + " samples");
+            Accuracy accuracy;
+            try (Lvlm model = Lvlm.load(modelDir)) {
+                accuracy = Accuracy.measure(model, all, prompt);
+            }
+            root.writeCsv("evaluate/samples", accuracy.samples());
+            root.writeCsv("evaluate/by_class", accuracy.byClass());
+            root.writeCsv("evaluate/by_style", accuracy.byStyle());
+            root.writeCsv("evaluate/confusions", accuracy.confusions());
+            JsonObject evaluationManifest = Manifest.start("demo evaluate", modelDir, dataDir, options);
+            evaluationManifest.addProperty("accuracy", accuracy.accuracy());
+            evaluationManifest.addProperty("blank_accuracy", accuracy.blankAccuracy());
+            Manifest.finish(evaluationManifest, (System.nanoTime() - start) / 1e9);
+            root.writeJson("evaluate/manifest.json", evaluationManifest);
+
+            out.println("demo: 2/3 head attribution on " + samples.size() + " samples");
+            RunInputs attributionInputs = new RunInputs(modelDir, dataDir, samples, prompt, outDir.resolve("attribution"));
+            AttributionResult attribution = AttributeCommand.write(attributionInputs, attributionOptions,
+                    attributionInputs.manifest("demo attribute", options), out);
+
+            out.println("demo: 3/3 token-level flow on " + samples.size() + " samples");
+            RunInputs flowInputs = new RunInputs(modelDir, dataDir, samples, prompt, outDir.resolve("flow"));
+            FlowResult flow = TraceCommand.write(flowInputs, flowOptions, flowInputs.manifest("demo trace", options), out);
+
+            report(root, out, start, modelDir, outDir, samples, accuracy, attribution, flow);
+        }
+        return 0;
+    }
+
+    private static void report(ResultFolder root, PrintStream out, long start, Path modelDir, Path outDir, List<ShapesDataset.Entry> samples,
+            Accuracy accuracy, AttributionResult attribution, FlowResult flow) {
         Report report = new Report("headlens demo: image-to-text information flow in the tiny LLaVA");
         try (Lvlm model = Lvlm.load(modelDir)) {
             report(report, model, accuracy, attribution, flow, samples);
@@ -102,7 +125,6 @@ final class DemoCommand implements Main.Command {
         out.println("report: " + reportPath);
         out.printf("demo: accuracy=%.4f heldout_r=%.4f faithfulness_auc=%.4f report=%s seconds=%.1f%n", accuracy.accuracy(),
                 attribution.meanHeldOutCorrelation(), areas.get(Ranking.ATTRIBUTION), reportPath, seconds);
-        return 0;
     }
 
     private static void report(Report report, Lvlm model, Accuracy accuracy, AttributionResult attribution, FlowResult flow,

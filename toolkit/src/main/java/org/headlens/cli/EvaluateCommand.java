@@ -13,7 +13,12 @@ import tech.tablesaw.api.Table;
 final class EvaluateCommand implements Main.Command {
     @Override
     public String summary() {
-        return "answer accuracy by class and style, and with blank images: [--model DIR] [--data DIR] [--prompt TEXT]";
+        return "answer accuracy by class and style, and with blank images";
+    }
+
+    @Override
+    public List<Options.Option> options() {
+        return List.of(Options.MODEL, Options.DATA, Options.PROMPT);
     }
 
     @Override

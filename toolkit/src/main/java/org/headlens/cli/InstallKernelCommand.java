@@ -28,7 +28,14 @@ final class InstallKernelCommand implements Main.Command {
 
     @Override
     public String summary() {
-        return "install a Jupyter kernel named java (rapaio, on Java 21+): [--java PATH] [--name java] [--kernels DIR]";
+        return "install a Jupyter kernel named java (rapaio, on Java 21+)";
+    }
+
+    @Override
+    public java.util.List<Options.Option> options() {
+        return java.util.List.of(Options.Option.path("java", "PATH", "the java (21 or newer) to run the kernel (default the newest found)"),
+                Options.Option.text("name", "NAME", "kernel name").matching("[A-Za-z0-9._-]+", "letters, digits, '.', '_' and '-'").byDefault("java"),
+                Options.Option.path("kernels", "DIR", "Jupyter's kernels folder (default the user's)"));
     }
 
     @Override
@@ -37,7 +44,7 @@ final class InstallKernelCommand implements Main.Command {
         if (!Files.isRegularFile(jar)) {
             throw new HeadlensException(jar + ": not found; build the toolkit first (mvn -q -DskipTests package), which fetches it");
         }
-        String given = options.string("java", null);
+        String given = options.given("java") ? options.path("java", null).toString() : null;
         Path java = given != null ? checked(Path.of(given)) : find();
         String name = options.string("name", "java");
         if (!name.matches("[A-Za-z0-9._-]+")) {

@@ -1,10 +1,13 @@
 package org.headlens.cli;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.headlens.HeadlensException;
+import org.headlens.Messages;
 
 /**
  * The {@code headlens} command line: {@code headlens <command> [options]}. Errors caused by input
@@ -13,8 +16,11 @@ import org.headlens.HeadlensException;
 public final class Main {
     /** A sub-command of the command line. */
     interface Command {
-        /** @return one line for the usage text */
+        /** @return what the command does, in a few words, for the usage text */
         String summary();
+
+        /** @return the options it takes: parsing and the usage text both follow this list */
+        List<Options.Option> options();
 
         /**
          * @param args options after the command name
@@ -24,7 +30,7 @@ public final class Main {
         int run(Options args, PrintStream out) throws Exception;
     }
 
-    private static Map<String, Command> commands() {
+    static Map<String, Command> commands() {
         Map<String, Command> commands = new LinkedHashMap<>();
         commands.put("verify-model", new VerifyModelCommand());
         commands.put("bench", new BenchCommand());
@@ -47,6 +53,28 @@ public final class Main {
     }
 
     private Main() {
+    }
+
+    /**
+     * Refuses an output folder that holds anything: commands that write a dataset or a model
+     * (not a result folder with its own claim) must not overwrite files they did not write.
+     *
+     * @param dir the folder named by {@code --out}
+     * @return the folder
+     */
+    static java.nio.file.Path freshFolder(java.nio.file.Path dir) {
+        if (java.nio.file.Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            boolean empty;
+            try (java.util.stream.Stream<java.nio.file.Path> entries = java.nio.file.Files.list(dir)) {
+                empty = entries.findAny().isEmpty();
+            } catch (java.io.IOException e) {
+                throw new HeadlensException(dir + ": not a folder headlens can write to (" + e.getMessage() + ")");
+            }
+            if (!empty) {
+                throw new HeadlensException(dir + ": the folder is not empty; give --out a new or empty folder (nothing is overwritten)");
+            }
+        }
+        return dir;
     }
 
     /**
@@ -76,25 +104,29 @@ public final class Main {
         }
         Command command = commands.get(rest[0]);
         if (command == null) {
-            err.println("headlens: unknown command '" + rest[0] + "'");
+            err.println("headlens: unknown command " + Messages.quote(rest[0]));
             usage(err, commands);
             return 2;
         }
+        String[] arguments = Arrays.copyOfRange(rest, 1, rest.length);
+        if (Arrays.asList(arguments).contains("--help") || Arrays.asList(arguments).contains("-h")) {
+            help(out, rest[0], command);
+            return 0;
+        }
         try {
-            Options options = Options.parse(rest[0], Arrays.copyOfRange(rest, 1, rest.length));
-            if (options.flag("help")) {
-                out.println("headlens " + rest[0] + ": " + command.summary());
-                return 0;
-            }
+            Map<String, List<String>> owners = new LinkedHashMap<>();
+            commands.forEach((name, other) -> other.options().forEach(o -> owners.computeIfAbsent(o.name(), k -> new ArrayList<>()).add(name)));
+            Options options = Options.parse(rest[0], command.options(), arguments, owners);
             return command.run(options, out);
         } catch (HeadlensException e) {
-            err.println("headlens " + rest[0] + ": " + e.getMessage());
+            // the message may quote a prompt or a file's content: escaped and cut, it stays one line
+            err.println(Messages.oneLine("headlens " + rest[0] + ": " + e.getMessage()));
             if (debug) {
                 e.printStackTrace(err);
             }
             return 2;
         } catch (Exception | Error e) {
-            err.println("headlens " + rest[0] + ": internal error: " + e + " (run again with --debug for details)");
+            err.println(Messages.oneLine("headlens " + rest[0] + ": internal error: " + e) + " (run again with --debug for details)");
             if (debug) {
                 e.printStackTrace(err);
             }
@@ -106,8 +138,21 @@ public final class Main {
         out.println("usage: headlens <command> [options] [--debug]");
         out.println();
         out.println("commands:");
-        commands.forEach((name, command) -> out.printf("  %-14s %s%n", name, command.summary()));
+        commands.forEach((name, command) -> {
+            out.printf("  %-14s %s%n", name, command.summary());
+            out.printf("  %-14s %s%n", "", Options.synopsis(command.options()));
+        });
         out.println();
         out.println("headlens <command> --help describes a command's options.");
+    }
+
+    private static void help(PrintStream out, String name, Command command) {
+        out.println("usage: headlens " + name + " " + Options.synopsis(command.options()) + " [--debug]");
+        out.println();
+        out.println(command.summary());
+        out.println();
+        out.println("options:");
+        command.options().forEach(o -> out.println(o.describe()));
+        out.printf("  %-28s %s%n", "--debug", "print the stack trace of an error");
     }
 }

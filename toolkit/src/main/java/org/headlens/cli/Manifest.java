@@ -4,7 +4,6 @@ import ai.djl.engine.Engine;
 import com.google.gson.JsonObject;
 import java.nio.file.Path;
 import java.time.Instant;
-import org.headlens.HeadlensException;
 import org.headlens.results.ResultFolder;
 
 /**
@@ -36,33 +35,21 @@ final class Manifest {
     }
 
     /**
-     * Marks a result folder as holding the run that {@code manifest} describes, or checks that it
-     * does: resuming a folder written with another model, data, prompt or options would mix two
-     * runs' samples in one table. The sample count may differ, so a run can be extended.
+     * What must be equal for two runs' results to share one folder: the command, model and data
+     * checksums, prompt and options. The sample count is left out, so a run can be extended.
      *
-     * @param folder the result folder
      * @param manifest a manifest from {@link #start}, with the run's options under {@code optionsKey}
      * @param optionsKey e.g. {@code attribution_options}
+     * @return the identity {@link ResultFolder#claim} records in {@code run.json}
      */
-    static void claim(ResultFolder folder, JsonObject manifest, String optionsKey) {
+    static JsonObject identity(JsonObject manifest, String optionsKey) {
         JsonObject identity = new JsonObject();
         for (String key : new String[] {"command", "model_sha256", "data_sha256", "prompt", optionsKey}) {
             if (manifest.has(key)) {
                 identity.add(key, manifest.get(key));
             }
         }
-        JsonObject existing = folder.readJson("run.json", JsonObject.class);
-        if (existing == null) {
-            folder.writeJson("run.json", identity);
-            return;
-        }
-        for (String key : identity.keySet()) {
-            if (!identity.get(key).equals(existing.get(key))) {
-                throw new HeadlensException(folder.root() + " holds results of another run (its " + key.replace('_', ' ')
-                        + " differs: " + existing.get(key) + " there, " + identity.get(key) + " now); use another --out folder"
-                        + " or delete this one");
-            }
-        }
+        return identity;
     }
 
     static void finish(JsonObject manifest, double seconds) {

@@ -1,6 +1,7 @@
 package org.headlens.cli;
 
 import com.google.gson.JsonObject;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.headlens.data.ShapesDataset;
@@ -9,26 +10,32 @@ import org.headlens.results.ResultFolder;
 
 /**
  * What an analysis command reads: model, data (the first {@code --samples} entries), prompt and
- * the result folder, with the embedded tiny model and evaluation split as defaults.
+ * the result folder, with the embedded tiny model and evaluation split as defaults. Reading them
+ * checks them and touches no file: the folder is claimed only once everything else is checked.
  *
  * @param model model folder
  * @param data dataset folder
  * @param samples the entries analysed
  * @param prompt the question with its image placeholder
- * @param folder where results go
+ * @param out where results go
  */
-record RunInputs(Path model, Path data, List<ShapesDataset.Entry> samples, String prompt, ResultFolder folder) {
+record RunInputs(Path model, Path data, List<ShapesDataset.Entry> samples, String prompt, Path out) {
     static RunInputs read(Options options) {
         Path model = options.path("model", Main.embedded("model").toString());
         Path data = options.path("data", Main.embedded("eval").toString());
-        ResultFolder folder = ResultFolder.open(options.path("out", null));
-        List<ShapesDataset.Entry> entries = ShapesDataset.read(data);
+        Path out = options.path("out", null);
+        List<ShapesDataset.Entry> entries = entries(data);
         int samples = options.integer("samples", entries.size());
-        if (samples < 1) {
-            throw new org.headlens.HeadlensException("--samples must be at least 1, not " + samples);
-        }
         return new RunInputs(model, data, entries.subList(0, Math.min(samples, entries.size())),
-                options.string("prompt", TinyModel.OBJECT_PROMPT), folder);
+                options.string("prompt", TinyModel.OBJECT_PROMPT), out);
+    }
+
+    /** @return the dataset's entries, refused when two share an id (they would share a result file) */
+    static List<ShapesDataset.Entry> entries(Path data) {
+        List<ShapesDataset.Entry> entries = ShapesDataset.read(data);
+        Path labels = Files.isRegularFile(data.resolve("labels.csv")) ? data.resolve("labels.csv") : data.resolve("eval/labels.csv");
+        ResultFolder.checkSampleIds(entries.stream().map(ShapesDataset.Entry::id).toList(), labels.toString());
+        return entries;
     }
 
     /** @return a manifest with the inputs' checksums, the prompt and the sample count filled in */

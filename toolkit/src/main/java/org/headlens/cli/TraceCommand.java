@@ -22,25 +22,39 @@ import tech.tablesaw.io.csv.CsvReadOptions;
 
 /** {@code trace}: token-level flow by attention knockout over sliding layer windows, saved as CSV. */
 final class TraceCommand implements Main.Command {
+    private static final FlowOptions DEFAULTS = FlowOptions.defaults();
+
     @Override
     public String summary() {
-        return "token-level information flow: [--model DIR] [--data DIR] --out DIR [--samples N] [--window LAYERS]"
-                + " [--pairs question->final,image_object->suffix_text,...] [--threshold 0.5]"
-                + " [--metric probability|logit|log-prob|margin] [--heads L3H1,L4H0 | --top-heads heads.csv --top-k 10]"
-                + " [--keep-incorrect] [--prompt TEXT]";
+        return "token-level information flow by attention knockout, saved as CSV tables";
+    }
+
+    @Override
+    public List<Options.Option> options() {
+        return List.of(Options.MODEL, Options.DATA, Options.OUT, Options.SAMPLES,
+                Options.Option.integer("window", "consecutive layers cut at once (default a quarter of the layers)", 1, 100_000),
+                Options.Option.text("pairs", "LIST", "flows to cut, e.g. question->final,image_object->suffix_text (default the paper's seven)"),
+                Options.Option.number("threshold", "covered fraction from which a patch is object", 0, true, 1, false)
+                        .byDefault(DEFAULTS.objectThreshold()),
+                Options.Option.choice("metric", "what is measured about the answer", AttributeCommand.labels(Metric.values()))
+                        .byDefault(DEFAULTS.metric().label()),
+                Options.Option.text("heads", "LIST", "cut only in these heads, e.g. L3H1,L4H0 (default every head)"),
+                Options.Option.path("top-heads", "FILE", "cut only in the top --top-k heads of an attribution's heads.csv"),
+                Options.Option.integer("top-k", "how many heads of --top-heads", 1, 1_000_000).byDefault(10),
+                Options.Option.flag("keep-incorrect", "also trace samples the model answers wrongly"),
+                Options.PROMPT);
     }
 
     @Override
     public int run(Options options, PrintStream out) {
-        RunInputs inputs = RunInputs.read(options);
-        FlowOptions defaults = FlowOptions.defaults();
         String pairs = options.string("pairs", null);
-        FlowOptions flowOptions = defaults.withWindowSize(options.integer("window", defaults.windowSize()))
-                .withPairs(pairs == null ? defaults.pairs() : Arrays.stream(pairs.split(",")).map(FlowPair::parse).toList())
-                .withObjectThreshold(options.number("threshold", defaults.objectThreshold()))
-                .withMetric(Metric.parse(options.string("metric", defaults.metric().label())))
+        FlowOptions flowOptions = DEFAULTS.withWindowSize(options.integer("window", DEFAULTS.windowSize()))
+                .withPairs(pairs == null ? DEFAULTS.pairs() : Arrays.stream(pairs.split(",")).map(FlowPair::parse).toList())
+                .withObjectThreshold(options.number("threshold", 0))
+                .withMetric(Metric.parse(options.string("metric", null)))
                 .withHeads(heads(options))
                 .withDropIncorrect(!options.flag("keep-incorrect"));
+        RunInputs inputs = RunInputs.read(options);
         FlowResult result = write(inputs, flowOptions, inputs.manifest("trace", options), out);
         Table summary = result.summary();
         String strongest = result.strongest();
@@ -52,36 +66,44 @@ final class TraceCommand implements Main.Command {
     }
 
     /**
-     * Traces the flows and writes the tables and manifest into the inputs' folder.
+     * Traces the flows and writes the tables and manifest into the inputs' folder. Everything is
+     * checked (folder, model, heads and window against the model) before the folder is claimed,
+     * so a refused run leaves it as it was.
      *
      * @return the result
      */
     static FlowResult write(RunInputs inputs, FlowOptions flowOptions, JsonObject manifest, PrintStream out) {
         manifest.add("flow_options", new Gson().toJsonTree(flowOptions));
-        Manifest.claim(inputs.folder(), manifest, "flow_options");
-        FlowResult result;
+        JsonObject identity = Manifest.identity(manifest, "flow_options");
+        ResultFolder.check(inputs.out(), identity);
         try (Lvlm model = Lvlm.load(inputs.model())) {
-            result = FlowTracer.of(model).options(flowOptions).prompt(inputs.prompt()).progress(out).run(inputs.samples(), inputs.folder());
+            FlowTracer tracer = FlowTracer.of(model).options(flowOptions).prompt(inputs.prompt()).progress(out);
+            tracer.check(inputs.samples());
+            try (ResultFolder folder = ResultFolder.claim(inputs.out(), identity)) {
+                FlowResult result = tracer.run(inputs.samples(), folder);
+                folder.writeCsv("samples", result.samples());
+                folder.writeCsv("knockouts", result.knockouts());
+                folder.writeCsv("curves", result.curves());
+                folder.writeCsv("summary", result.summary());
+                manifest.addProperty("window_size", result.windowSize());
+                manifest.addProperty("samples_used", result.used().size());
+                manifest.addProperty("strongest", result.strongest());
+                Manifest.finish(manifest, result.seconds());
+                folder.writeJson("manifest.json", manifest);
+                return result;
+            }
         }
-        ResultFolder folder = inputs.folder();
-        folder.writeCsv("samples", result.samples());
-        folder.writeCsv("knockouts", result.knockouts());
-        folder.writeCsv("curves", result.curves());
-        folder.writeCsv("summary", result.summary());
-        manifest.addProperty("window_size", result.windowSize());
-        manifest.addProperty("samples_used", result.used().size());
-        manifest.addProperty("strongest", result.strongest());
-        Manifest.finish(manifest, result.seconds());
-        folder.writeJson("manifest.json", manifest);
-        return result;
     }
 
     /** Heads named with --heads, or the top --top-k of an attribution's heads.csv; none means every head. */
     private static List<Head> heads(Options options) {
         String named = options.string("heads", null);
-        String file = options.string("top-heads", null);
+        String file = options.given("top-heads") ? options.path("top-heads", null).toString() : null;
         if (named != null && file != null) {
             throw new HeadlensException("give either --heads or --top-heads, not both");
+        }
+        if (file == null && options.given("top-k")) {
+            throw new HeadlensException("--top-k counts the heads taken from --top-heads FILE, which is not given");
         }
         if (named != null) {
             return Arrays.stream(named.split(",")).map(Head::parse).toList();
@@ -103,15 +125,21 @@ final class TraceCommand implements Main.Command {
             if (!heads.columnNames().contains(column)) {
                 throw new HeadlensException(path + ": has no '" + column + "' column; expected the heads.csv an attribute run writes");
             }
+            if (!(heads.column(column) instanceof tech.tablesaw.api.NumericColumn<?>) || heads.column(column).countMissing() > 0) {
+                throw new HeadlensException(path + ": column '" + column + "' must hold a number in every row");
+            }
         }
         Table sorted = heads.sortDescendingOn("attribution");
-        int k = options.integer("top-k", 10);
-        if (k < 1) {
-            throw new HeadlensException("--top-k must be at least 1, not " + k);
-        }
+        int k = options.integer("top-k", 0);
         List<Head> top = new ArrayList<>();
         for (int i = 0; i < Math.min(k, sorted.rowCount()); i++) {
-            top.add(new Head(((Number) sorted.column("layer").get(i)).intValue(), ((Number) sorted.column("head").get(i)).intValue()));
+            double layer = ((Number) sorted.column("layer").get(i)).doubleValue();
+            double head = ((Number) sorted.column("head").get(i)).doubleValue();
+            if (layer != Math.rint(layer) || head != Math.rint(head) || layer < 0 || head < 0 || layer > Integer.MAX_VALUE || head > Integer.MAX_VALUE) {
+                throw new HeadlensException(path + ": row " + (i + 1) + " of the top heads names layer " + layer + " head " + head
+                        + ", not a head (whole numbers from 0)");
+            }
+            top.add(new Head((int) layer, (int) head));
         }
         return top;
     }

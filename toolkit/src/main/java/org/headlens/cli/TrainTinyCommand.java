@@ -2,20 +2,30 @@ package org.headlens.cli;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import org.headlens.data.TinyTrainer;
 
 /** {@code train-tiny}: trains the embedded tiny LLaVA from scratch and writes its folder. */
 final class TrainTinyCommand implements Main.Command {
     @Override
     public String summary() {
+        return "train the tiny LLaVA on synthetic shapes";
+    }
+
+    @Override
+    public List<Options.Option> options() {
         TinyTrainer defaults = TinyTrainer.defaults(1);
-        return "train the tiny LLaVA on synthetic shapes: --out DIR [--seed 1] [--vision-steps " + defaults.visionSteps() + "] [--steps "
-                + defaults.steps() + "] [--batch " + defaults.batch() + "] [--learning-rate " + defaults.learningRate() + "]";
+        return List.of(Options.Option.path("out", "DIR", "folder the model is written to").mandatory(),
+                Options.Option.integer("seed", "seed of data and weights", 0, Integer.MAX_VALUE).byDefault(defaults.seed()),
+                Options.Option.integer("vision-steps", "steps of the vision stage", 0, 10_000_000).byDefault(defaults.visionSteps()),
+                Options.Option.integer("steps", "steps of the language stage", 1, 10_000_000).byDefault(defaults.steps()),
+                Options.Option.integer("batch", "samples per step", 1, 4096).byDefault(defaults.batch()),
+                Options.Option.number("learning-rate", "Adam's learning rate", 0, true, 1, false).byDefault(defaults.learningRate()));
     }
 
     @Override
     public int run(Options options, PrintStream out) {
-        Path dir = options.path("out", null);
+        Path dir = Main.freshFolder(options.path("out", null));
         TinyTrainer defaults = TinyTrainer.defaults(options.integer("seed", 1));
         TinyTrainer trainer = new TinyTrainer(options.integer("vision-steps", defaults.visionSteps()),
                 options.integer("steps", defaults.steps()), options.integer("batch", defaults.batch()),

@@ -10,7 +10,14 @@ import org.headlens.model.Lvlm;
 final class VerifyModelCommand implements Main.Command {
     @Override
     public String summary() {
-        return "compare a model with Hugging Face reference tensors: --model DIR --fixtures DIR [--tolerance 1e-4]";
+        return "compare a model with Hugging Face reference tensors";
+    }
+
+    @Override
+    public List<Options.Option> options() {
+        return List.of(Options.Option.path("model", "DIR", "model folder (Hugging Face layout)").mandatory(),
+                Options.Option.path("fixtures", "DIR", "folder with fixtures.safetensors (default the model folder)"),
+                Options.Option.number("tolerance", "largest absolute difference that passes", 0, false, 1e6, false).byDefault(1e-4));
     }
 
     @Override

@@ -1,21 +1,44 @@
 package org.headlens.data;
 
 import java.awt.image.BufferedImage;
+import com.univocity.parsers.common.TextParsingException;
+import com.univocity.parsers.csv.CsvParser;
+import com.univocity.parsers.csv.CsvParserSettings;
+import com.univocity.parsers.csv.CsvWriter;
+import com.univocity.parsers.csv.CsvWriterSettings;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import javax.imageio.ImageIO;
 import org.headlens.HeadlensException;
+import org.headlens.Messages;
 import org.headlens.model.Images;
 
 /**
  * A main-object dataset on disk: {@code labels.csv} with one row per sample
  * ({@code id,image,mask,shape,style,colour,background,x,y,width,height}), images and masks as PNG.
+ *
+ * <p>The CSV is read and written with univocity-parsers, the parser Tablesaw already brings onto
+ * the class path: quoted fields (with commas, quotes or line breaks) and a UTF-8 byte-order mark
+ * are handled as spreadsheets and pandas write them.
  */
 public final class ShapesDataset {
     private static final String HEADER = "id,image,mask,shape,style,colour,background,x,y,width,height";
+    /** The columns read, in this order at the start of the header; more may follow. */
+    private static final List<String> REQUIRED = List.of("id", "image", "mask", "shape", "style", "colour", "background");
+    /** Bounds for the parser: a path is at most 4096 characters on Linux, and rows are short. */
+    private static final int MAX_FIELD = 4096;
+    private static final int MAX_COLUMNS = 64;
 
     /**
      * One labelled sample on disk.
@@ -29,10 +52,20 @@ public final class ShapesDataset {
      * @param background background kind
      */
     public record Entry(String id, Path image, Path mask, String shape, String style, String colour, String background) {
-        /** @return the mask as [row][column] booleans */
+        /**
+         * @return the mask as [row][column] booleans
+         * @throws HeadlensException if there is no mask, or it is not the size of its image (a
+         *         mask of another size would be resampled into the wrong patches)
+         */
         public boolean[][] readMask() {
             if (mask == null) {
-                throw new HeadlensException("sample " + id + " has no object mask");
+                throw new HeadlensException("sample " + Messages.quote(id) + " has no object mask");
+            }
+            int[] maskSize = Images.size(mask);
+            int[] imageSize = Images.size(image);
+            if (maskSize[0] != imageSize[0] || maskSize[1] != imageSize[1]) {
+                throw new HeadlensException(mask + ": mask is " + maskSize[0] + "x" + maskSize[1] + " but its image " + image + " is "
+                        + imageSize[0] + "x" + imageSize[1] + "; a mask must have its image's size");
             }
             BufferedImage m = Images.read(mask);
             boolean[][] out = new boolean[m.getHeight()][m.getWidth()];
@@ -58,7 +91,11 @@ public final class ShapesDataset {
         try {
             Files.createDirectories(folder.resolve("images"));
             Files.createDirectories(folder.resolve("masks"));
-            StringBuilder csv = new StringBuilder(HEADER).append('\n');
+            StringWriter csv = new StringWriter();
+            CsvWriterSettings settings = new CsvWriterSettings();
+            settings.getFormat().setLineSeparator("\n");
+            CsvWriter writer = new CsvWriter(csv, settings);
+            writer.writeRow((Object[]) HEADER.split(","));
             for (ShapeSample s : samples) {
                 String image = "images/" + s.id() + ".png";
                 String mask = "masks/" + s.id() + ".png";
@@ -70,11 +107,11 @@ public final class ShapesDataset {
                     }
                 }
                 ImageIO.write(m, "png", folder.resolve(mask).toFile());
-                csv.append(String.join(",", s.id(), image, mask, s.shape(), s.style(), s.colour(), s.background(),
-                        String.valueOf(s.box()[0]), String.valueOf(s.box()[1]), String.valueOf(s.box()[2]), String.valueOf(s.box()[3])))
-                        .append('\n');
+                writer.writeRow(s.id(), image, mask, s.shape(), s.style(), s.colour(), s.background(),
+                        s.box()[0], s.box()[1], s.box()[2], s.box()[3]);
             }
-            Files.writeString(folder.resolve("labels.csv"), csv);
+            writer.close();
+            Files.writeString(folder.resolve("labels.csv"), csv.toString());
         } catch (IOException e) {
             throw new HeadlensException(folder + ": cannot write dataset (" + e.getMessage() + ")", e);
         }
@@ -82,9 +119,12 @@ public final class ShapesDataset {
 
     /**
      * Reads {@code labels.csv} of a dataset folder (the folder itself, or its {@code eval/}).
+     * Image and mask paths are relative to the folder and may not leave it.
      *
      * @param folder dataset folder
      * @return the entries in file order
+     * @throws HeadlensException naming the file and line of a malformed row or a path that
+     *         leaves the folder, before any image is opened
      */
     public static List<Entry> read(Path folder) {
         Path labels = folder.resolve("labels.csv");
@@ -94,31 +134,82 @@ public final class ShapesDataset {
         if (!Files.isRegularFile(labels)) {
             throw new HeadlensException(labels + ": not found; a dataset folder holds labels.csv (" + HEADER + ")");
         }
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(labels);
-        } catch (IOException e) {
-            throw new HeadlensException(labels + ": cannot read (" + e.getMessage() + ")", e);
-        }
-        if (lines.isEmpty() || !lines.get(0).startsWith("id,image,mask,shape")) {
-            throw new HeadlensException(labels + ": first line must be the header " + HEADER);
-        }
+        CsvParserSettings settings = new CsvParserSettings();
+        settings.setMaxCharsPerColumn(MAX_FIELD);
+        settings.setMaxColumns(MAX_COLUMNS);
+        settings.setNullValue("");
+        settings.setEmptyValue("");
+        // '#' starts a comment by default; an id may start with it
+        settings.getFormat().setComment('\0');
+        settings.setLineSeparatorDetectionEnabled(true);
+        settings.setReadInputOnSeparateThread(false);
+        settings.setErrorContentLength(0);
+        CsvParser parser = new CsvParser(settings);
         List<Entry> entries = new ArrayList<>();
-        for (int i = 1; i < lines.size(); i++) {
-            String line = lines.get(i).strip();
-            if (line.isEmpty()) {
-                continue;
+        Map<String, Long> lineOfId = new HashMap<>();
+        // univocity skips a UTF-8 byte-order mark (spreadsheets write one), as the tests check
+        try (InputStream in = Files.newInputStream(labels)) {
+            parser.beginParsing(in, StandardCharsets.UTF_8);
+            String[] header = parser.parseNext();
+            if (header == null || header.length < REQUIRED.size()
+                    || !Arrays.asList(header).subList(0, REQUIRED.size()).equals(REQUIRED)) {
+                throw new HeadlensException(labels + ": first line must be the header " + HEADER
+                        + (header == null ? "" : ", not " + Messages.quote(String.join(",", header))));
             }
-            String[] f = line.split(",", -1);
-            if (f.length < 7) {
-                throw new HeadlensException(labels + ": line " + (i + 1) + " has " + f.length + " fields, expected at least 7");
+            Path root = folder.normalize();
+            String[] f;
+            while ((f = parser.parseNext()) != null) {
+                String where = labels + ": line " + parser.getContext().currentLine();
+                if (f.length != header.length) {
+                    throw new HeadlensException(where + " has " + f.length + " fields but the header has " + header.length
+                            + " (a field with a comma must be quoted)");
+                }
+                if (f[0].isEmpty() || f[1].isEmpty()) {
+                    throw new HeadlensException(where + " has an empty " + (f[0].isEmpty() ? "id" : "image"));
+                }
+                // result files are named by id, so two samples with one id would share one file
+                Long earlier = lineOfId.putIfAbsent(f[0], parser.getContext().currentLine());
+                if (earlier != null) {
+                    throw new HeadlensException(where + " repeats the id " + Messages.quote(f[0]) + " of line " + earlier
+                            + "; ids must be unique");
+                }
+                Path image = inside(root, f[1], where, "image");
+                Path mask = f[2].isEmpty() ? null : inside(root, f[2], where, "mask");
+                entries.add(new Entry(f[0], image, mask, f[3], f[4], f[5], f[6]));
             }
-            Path image = folder.resolve(f[1]).normalize();
-            if (!image.startsWith(folder.normalize())) {
-                throw new HeadlensException(labels + ": line " + (i + 1) + " points outside the dataset folder: " + f[1]);
+        } catch (TextParsingException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw new HeadlensException(labels + ": cannot read (" + io.getMessage() + ")", e);
             }
-            entries.add(new Entry(f[0], image, f[2].isEmpty() ? null : folder.resolve(f[2]).normalize(), f[3], f[4], f[5], f[6]));
+            throw new HeadlensException(labels + ": line " + (e.getLineIndex() + 1) + " cannot be read as CSV (a field longer than "
+                    + MAX_FIELD + " characters, or more than " + MAX_COLUMNS + " fields)", e);
+        } catch (IOException | UncheckedIOException e) {
+            throw new HeadlensException(labels + ": cannot read (" + e.getMessage() + ")", e);
+        } finally {
+            parser.stopParsing();
         }
         return entries;
+    }
+
+    /**
+     * Resolves an image or mask column against the dataset folder, refusing before anything is
+     * opened a path that is absolute, not a path at all, or leads out of the folder.
+     */
+    private static Path inside(Path root, String value, String where, String column) {
+        Path resolved;
+        try {
+            Path given = Path.of(value);
+            if (given.isAbsolute()) {
+                throw new HeadlensException(where + ": the " + column + " path " + Messages.quote(value)
+                        + " is absolute; paths are relative to the dataset folder");
+            }
+            resolved = root.resolve(given).normalize();
+        } catch (InvalidPathException e) {
+            throw new HeadlensException(where + ": the " + column + " path " + Messages.quote(value) + " is not a valid path", e);
+        }
+        if (!resolved.startsWith(root)) {
+            throw new HeadlensException(where + ": the " + column + " path " + Messages.quote(value) + " points outside the dataset folder");
+        }
+        return resolved;
     }
 }

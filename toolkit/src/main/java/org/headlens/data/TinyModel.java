@@ -1,5 +1,7 @@
 package org.headlens.data;
 
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.io.IOException;
@@ -18,11 +20,34 @@ import org.headlens.HeadlensException;
 public final class TinyModel {
     /** Image side in pixels; 8-pixel patches give 8 x 8 = 64 image tokens. */
     public static final int IMAGE_SIZE = 64;
-    /** The object question, in LLaVA-1.5 chat form. */
-    public static final String OBJECT_PROMPT = "USER: <image>\nWhat is the main object in the image? Answer with one word. ASSISTANT:";
-    /** The colour question, asked on every fourth training step. */
-    public static final String COLOUR_PROMPT = "USER: <image>\nWhat is the colour of the object? Answer with one word. ASSISTANT:";
-    private static final List<String> SPECIAL = List.of("<unk>", "<s>", "</s>", "<image>");
+    /** The object question as a user types it. */
+    public static final String OBJECT_QUESTION = "What is the main object in the image? Answer with one word.";
+    /** The object question, in LLaVA-1.5 chat form: what {@link #CHAT_TEMPLATE} makes of it. */
+    public static final String OBJECT_PROMPT = "USER: <image>\n" + OBJECT_QUESTION + " ASSISTANT:";
+    /** The colour question as a user types it. */
+    public static final String COLOUR_QUESTION = "What is the colour of the object? Answer with one word.";
+    /** The colour question, asked on every fourth training step, in chat form. */
+    public static final String COLOUR_PROMPT = "USER: <image>\n" + COLOUR_QUESTION + " ASSISTANT:";
+    /**
+     * The LLaVA-1.5 conversation as a Jinja template in transformers' form (rendered in a
+     * sandbox with {@code trim_blocks} and {@code lstrip_blocks}): each turn is its role in
+     * capitals and a colon (none for a system turn), a placeholder and newline per image, then
+     * each text followed by a space; the generation prompt is {@code ASSISTANT:}. A user turn with
+     * one image and {@link #OBJECT_QUESTION} renders as {@link #OBJECT_PROMPT}. A content given as a
+     * plain string counts as one text.
+     */
+    public static final String CHAT_TEMPLATE = "{% for message in messages %}"
+            + "{% if message['content'] is string %}{% set parts = [{'type': 'text', 'text': message['content']}] %}"
+            + "{% else %}{% set parts = message['content'] %}{% endif %}"
+            + "{% if message['role'] != 'system' %}{{ message['role'] | upper }}{{ ': ' }}{% endif %}"
+            + "{% for part in parts %}{% if part['type'] == 'image' %}{{ '<image>\\n' }}{% endif %}{% endfor %}"
+            + "{% for part in parts %}{% if part['type'] == 'text' %}{{ part['text'] + ' ' }}{% endif %}{% endfor %}"
+            + "{% endfor %}"
+            + "{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}";
+    private static final String BOS = "<s>";
+    private static final String EOS = "</s>";
+    private static final String UNK = "<unk>";
+    private static final List<String> SPECIAL = List.of(UNK, BOS, EOS, "<image>");
     private static final List<String> WORDS = List.of("USER", "ASSISTANT", ":", "What", "is", "the", "main", "object",
             "in", "image", "?", "Answer", "with", "one", "word", ".", "colour", "of");
 
@@ -83,24 +108,69 @@ public final class TinyModel {
     }
 
     /**
-     * Writes config, tokenizer and chat template; {@link org.headlens.model.Lvlm#save} adds the
-     * weights and the image processor they were trained with.
+     * Writes config, tokenizer and chat template as transformers reads them ({@code config.json},
+     * {@code tokenizer.json}, {@code tokenizer_config.json}, {@code chat_template.json});
+     * {@link org.headlens.model.Lvlm#save} adds the weights and the processor they were trained with.
      *
      * @param folder model folder
      * @param config the architecture
      */
     public static void writeFolderFiles(Path folder, JsonObject config) {
+        Gson pretty = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
+        JsonObject chatTemplate = new JsonObject();
+        chatTemplate.addProperty("chat_template", CHAT_TEMPLATE);
         try {
             Files.createDirectories(folder);
-            Files.writeString(folder.resolve("config.json"), new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(config));
+            Files.writeString(folder.resolve("config.json"), new GsonBuilder().setPrettyPrinting().create().toJson(config));
             Files.writeString(folder.resolve("tokenizer.json"), tokenizerJson());
-            Files.writeString(folder.resolve("chat_template.json"), "{\n  \"chat_template\": \"USER: <image>\\n{question} ASSISTANT:\",\n"
-                    + "  \"object_prompt\": " + new com.google.gson.Gson().toJson(OBJECT_PROMPT) + ",\n"
-                    + "  \"colour_prompt\": " + new com.google.gson.Gson().toJson(COLOUR_PROMPT) + ",\n"
-                    + "  \"answer\": \"the first token of the answer word, e.g. circle or red\"\n}\n");
+            Files.writeString(folder.resolve("tokenizer_config.json"), pretty.toJson(tokenizerConfig(config)) + "\n");
+            Files.writeString(folder.resolve("chat_template.json"), pretty.toJson(chatTemplate) + "\n");
         } catch (IOException e) {
             throw new HeadlensException(folder + ": cannot write model files (" + e.getMessage() + ")", e);
         }
+    }
+
+    /**
+     * What AutoTokenizer needs beside tokenizer.json: the fast class that takes tokenizer.json as
+     * it is (without a tokenizer_config.json transformers picks LLaMA's SentencePiece tokenizer
+     * from the model type), the special tokens, and that BOS is prepended and EOS is not, as the
+     * post-processor of tokenizer.json does. Padding (which headlens never does) uses
+     * {@code <unk>}, as LLaVA's training code did; on the left, for batched generation.
+     */
+    static JsonObject tokenizerConfig(JsonObject config) {
+        JsonObject tokenizer = new JsonObject();
+        tokenizer.addProperty("tokenizer_class", "PreTrainedTokenizerFast");
+        tokenizer.addProperty("processor_class", "LlavaProcessor");
+        tokenizer.addProperty("bos_token", BOS);
+        tokenizer.addProperty("eos_token", EOS);
+        tokenizer.addProperty("unk_token", UNK);
+        tokenizer.addProperty("pad_token", UNK);
+        tokenizer.addProperty("add_bos_token", true);
+        tokenizer.addProperty("add_eos_token", false);
+        tokenizer.addProperty("model_max_length",
+                config.getAsJsonObject("text_config").get("max_position_embeddings").getAsInt());
+        tokenizer.addProperty("padding_side", "left");
+        tokenizer.addProperty("clean_up_tokenization_spaces", false);
+        JsonObject decoder = new JsonObject();
+        List<String> vocab = vocabulary();
+        for (String special : SPECIAL) {
+            decoder.add(String.valueOf(vocab.indexOf(special)), addedToken(special));
+        }
+        tokenizer.add("added_tokens_decoder", decoder);
+        tokenizer.addProperty("chat_template", CHAT_TEMPLATE);
+        return tokenizer;
+    }
+
+    /** A special token as tokenizer.json and tokenizer_config.json describe it. */
+    private static JsonObject addedToken(String content) {
+        JsonObject token = new JsonObject();
+        token.addProperty("content", content);
+        token.addProperty("single_word", false);
+        token.addProperty("lstrip", false);
+        token.addProperty("rstrip", false);
+        token.addProperty("normalized", false);
+        token.addProperty("special", true);
+        return token;
     }
 
     /** A word-level tokenizer.json: whitespace and punctuation split, BOS prepended. */
@@ -118,12 +188,7 @@ public final class TinyModel {
         for (String special : SPECIAL) {
             JsonObject token = new JsonObject();
             token.addProperty("id", ids.get(special));
-            token.addProperty("content", special);
-            token.addProperty("single_word", false);
-            token.addProperty("lstrip", false);
-            token.addProperty("rstrip", false);
-            token.addProperty("normalized", false);
-            token.addProperty("special", true);
+            addedToken(special).entrySet().forEach(field -> token.add(field.getKey(), field.getValue()));
             added.add(token);
         }
         tokenizer.add("added_tokens", added);

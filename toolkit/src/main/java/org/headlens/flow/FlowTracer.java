@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.stream.IntStream;
 import org.headlens.HeadlensException;
 import org.headlens.interventions.Baseline;
+import org.headlens.forward.Head;
 import org.headlens.forward.HeadMask;
 import org.headlens.interventions.Intervention;
 import org.headlens.interventions.Knockout;
@@ -95,18 +96,41 @@ public final class FlowTracer {
      * @return the results
      */
     public FlowResult run(List<ShapesDataset.Entry> samples, ResultFolder folder) {
-        if (samples.isEmpty()) {
-            throw new HeadlensException("no samples to trace");
+        check(samples);
+        if (folder != null) {
+            ResultFolder.checkSampleIds(samples.stream().map(ShapesDataset.Entry::id).toList(), "the samples");
         }
         long start = System.nanoTime();
         List<SampleFlow> traced = new ArrayList<>();
         Progress progress = new Progress("trace", samples.size(), log, 2);
         for (ShapesDataset.Entry sample : samples) {
-            traced.add(ResultFolder.readOrCompute(folder, "flow/" + sample.id() + ".json", SampleFlow.class, () -> trace(sample)));
+            ResultFolder.SampleFile file = ResultFolder.SampleFile.of("flow", sample.id(), sample.image());
+            traced.add(ResultFolder.readOrCompute(folder, file, SampleFlow.class, () -> trace(sample)));
             progress.step(sample.id());
         }
         int layers = model.config().text().layers();
         return new FlowResult(options, options.windowSize(layers), traced, (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * Refuses, before any work, what cannot run on this model: no samples, a window wider than
+     * the model, or a head it does not have.
+     *
+     * @param samples the samples to trace
+     */
+    public void check(List<ShapesDataset.Entry> samples) {
+        if (samples.isEmpty()) {
+            throw new HeadlensException("no samples to trace");
+        }
+        int layers = model.config().text().layers();
+        int heads = model.config().text().heads();
+        options.windowSize(layers);
+        for (Head head : options.heads()) {
+            if (head.layer() < 0 || head.layer() >= layers || head.head() < 0 || head.head() >= heads) {
+                throw new HeadlensException("head " + head + " does not exist in this model of " + layers + " layers (L0 to L" + (layers - 1)
+                        + ") of " + heads + " heads (H0 to H" + (heads - 1) + ")");
+            }
+        }
     }
 
     /**

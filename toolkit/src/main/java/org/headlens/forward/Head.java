@@ -24,8 +24,14 @@ public record Head(int layer, int head) implements Comparable<Head> {
     public static Head parse(String text) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("L(\\d+)H(\\d+)").matcher(text.trim());
         if (!m.matches()) {
-            throw new org.headlens.HeadlensException("head '" + text.trim() + "' is not of the form L<layer>H<head>, e.g. L3H1");
+            throw new org.headlens.HeadlensException("head " + org.headlens.Messages.quote(text.trim()) + " is not of the form L<layer>H<head>, e.g. L3H1");
         }
-        return new Head(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));
+        try {
+            return new Head(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));
+        } catch (NumberFormatException e) {
+            // only overflow gets here: the pattern admits digits alone
+            throw new org.headlens.HeadlensException("head " + org.headlens.Messages.quote(text.trim()) + " has a layer or head number beyond "
+                    + Integer.MAX_VALUE, e);
+        }
     }
 }

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.IntStream;
 import org.headlens.HeadlensException;
+import org.headlens.Messages;
 import org.headlens.model.Lvlm;
 
 /**
@@ -47,12 +48,12 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
         boolean endsWithRole = role.length > 0 && role.length <= ids.length
                 && Arrays.equals(Arrays.copyOfRange(ids, ids.length - role.length, ids.length), role);
         if (!text.strip().endsWith(roleMarker.strip()) || !endsWithRole) {
-            throw new HeadlensException("the prompt must end with the role marker '" + roleMarker + "': " + text);
+            throw new HeadlensException("the prompt must end with the role marker " + Messages.quote(roleMarker) + ": " + Messages.quote(text));
         }
         TokenLayout layout = TokenLayout.of(ids, model.config());
         if (!layout.hasImage()) {
             throw new HeadlensException("the prompt has no image placeholder (token id " + model.config().imageTokenIndex()
-                    + "); put <image> where the image goes: " + text);
+                    + "); put <image> where the image goes: " + Messages.quote(text));
         }
         return new Prompt(ids, layout, role.length, null);
     }

@@ -1,6 +1,9 @@
 package org.headlens.metric;
 
+import java.text.Normalizer;
+import java.util.Locale;
 import org.headlens.HeadlensException;
+import org.headlens.Messages;
 import org.headlens.model.Lvlm;
 
 /**
@@ -15,7 +18,10 @@ public record Answer(String word, int token) {
     /**
      * @param model the model whose tokenizer encodes the answer
      * @param word the answer
-     * @return the answer's first token
+     * @return the answer's token
+     * @throws HeadlensException if the answer is not exactly one token, or that token is not the
+     *         word (a word outside the vocabulary becomes the unknown token, and every such answer
+     *         would be scored against it)
      */
     public static Answer of(Lvlm model, String word) {
         long[] ids = model.encodeWithoutSpecialTokens(word);
@@ -24,10 +30,25 @@ public record Answer(String word, int token) {
             for (long id : ids) {
                 tokens.append(tokens.length() == 0 ? "" : " ").append(model.token(id));
             }
-            throw new HeadlensException("the answer '" + word + "' is " + ids.length + " tokens (" + tokens
+            throw new HeadlensException("the answer " + Messages.quote(word) + " is " + ids.length + " tokens (" + Messages.quote(tokens.toString())
                     + ") but must be exactly one: use one-word answers the tokenizer keeps whole");
         }
+        String decoded = model.decode(ids);
+        if (!comparable(decoded).equals(comparable(word))) {
+            throw new HeadlensException("the answer " + Messages.quote(word) + " is not in the tokenizer's vocabulary: it becomes the token "
+                    + Messages.quote(decoded) + " (id " + ids[0] + "), so use a word the vocabulary has");
+        }
         return new Answer(word, (int) ids[0]);
+    }
+
+    /**
+     * Text as a tokenizer may legitimately change it and still mean the same token: without
+     * surrounding spaces (word-start markers decode to a space), case or accents (lower-casing
+     * and accent-stripping normalisers), in compatibility form.
+     */
+    private static String comparable(String text) {
+        String decomposed = Normalizer.normalize(text.strip(), Normalizer.Form.NFKD);
+        return decomposed.replaceAll("\\p{M}", "").toLowerCase(Locale.ROOT);
     }
 
     /** @return true if the answer token has the largest logit */

@@ -12,7 +12,14 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.math.BigDecimal;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
 import org.headlens.HeadlensException;
+import org.headlens.Messages;
 
 /**
  * Turns an image into the pixel values the vision tower expects, following
@@ -41,8 +48,52 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
     /**
      * Pixels above this are refused before decoding work is done on them: decoding and
      * preprocessing take about 16 bytes per pixel, so 40 million pixels stay under 1 GB of heap.
+     * The same cap applies to every planned intermediate of preprocessing (each resize pass and
+     * the crop), checked from the sizes before anything is allocated.
      */
     public static final long MAX_PIXELS = 40_000_000L;
+    /**
+     * Resize sizes in {@code preprocessor_config.json} may be at most this many times the
+     * vision tower's {@code image_size}: processors resize to the tower's input or a little above
+     * it before cropping (CLIP: 336 then 336, ImageNet style: 256 then 224), so a larger size is a
+     * mistake, and {@code shortest_edge: 100000} would cost gigabytes per image.
+     */
+    public static final int MAX_SIZE_FACTOR = 4;
+    /** The PIL filter numbers implemented here, with their names. */
+    private static final Map<Integer, String> RESAMPLE = new TreeMap<>(Map.of(2, "bilinear", 3, "bicubic"));
+    /** PIL's names of the filters that are not implemented, for messages. */
+    private static final Map<Integer, String> PIL_FILTERS = Map.of(0, "nearest", 1, "lanczos", 4, "box", 5, "hamming");
+
+    /**
+     * Refuses processors that cannot produce sensible pixels, whether read from a file or built in
+     * code: a zero or non-finite standard deviation, or a non-finite rescale, turns every pixel
+     * into infinity or NaN; negative sizes would reach array allocation.
+     */
+    public ImageProcessor {
+        String where = "image processor: ";
+        if (mean == null || mean.length != 3 || std == null || std.length != 3) {
+            throw new HeadlensException(where + "mean and std need 3 values, one per RGB channel");
+        }
+        mean = mean.clone();
+        std = std.clone();
+        for (int c = 0; c < 3; c++) {
+            if (!Double.isFinite(mean[c]) || !Double.isFinite(std[c]) || std[c] <= 0) {
+                throw new HeadlensException(where + "mean " + Arrays.toString(mean) + " and std " + Arrays.toString(std)
+                        + " must be finite, and std positive");
+            }
+        }
+        if (!Double.isFinite(rescaleFactor) || rescaleFactor <= 0) {
+            throw new HeadlensException(where + "rescale factor " + rescaleFactor + " must be finite and positive");
+        }
+        if (!RESAMPLE.containsKey(resample)) {
+            throw new HeadlensException(where + unsupportedResample(String.valueOf(resample)));
+        }
+        if (shortestEdge < 0 || (shortestEdge == 0 && (height <= 0 || width <= 0)) || cropHeight < 0 || cropWidth < 0
+                || (cropHeight == 0) != (cropWidth == 0)) {
+            throw new HeadlensException(where + "sizes must be positive: shortest edge " + shortestEdge + ", height " + height
+                    + ", width " + width + ", crop " + cropHeight + "x" + cropWidth);
+        }
+    }
 
     /**
      * The processor of a model folder, or the vision tower's conventional one when the folder
@@ -62,50 +113,7 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
         }
         try {
             JsonObject json = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
-            int shortest = 0;
-            int h = side;
-            int w = side;
-            if (!json.has("do_resize") || json.get("do_resize").getAsBoolean()) {
-                JsonElement size = json.get("size");
-                if (size != null && size.isJsonObject() && size.getAsJsonObject().has("shortest_edge")) {
-                    shortest = size.getAsJsonObject().get("shortest_edge").getAsInt();
-                } else if (size != null && size.isJsonObject()) {
-                    h = size.getAsJsonObject().get("height").getAsInt();
-                    w = size.getAsJsonObject().get("width").getAsInt();
-                } else if (size != null && size.isJsonPrimitive()) {
-                    shortest = size.getAsInt();
-                }
-            }
-            int cropH = 0;
-            int cropW = 0;
-            if (json.has("do_center_crop") && json.get("do_center_crop").getAsBoolean()) {
-                JsonElement crop = json.get("crop_size");
-                if (crop.isJsonObject()) {
-                    cropH = crop.getAsJsonObject().get("height").getAsInt();
-                    cropW = crop.getAsJsonObject().get("width").getAsInt();
-                } else {
-                    cropH = crop.getAsInt();
-                    cropW = cropH;
-                }
-            }
-            double rescale = !json.has("do_rescale") || json.get("do_rescale").getAsBoolean()
-                    ? (json.has("rescale_factor") ? json.get("rescale_factor").getAsDouble() : 1 / 255.0) : 1.0;
-            boolean normalize = !json.has("do_normalize") || json.get("do_normalize").getAsBoolean();
-            double[] mean = normalize ? triple(json, "image_mean", vision.isClip() ? CLIP_MEAN : new double[] {0.5, 0.5, 0.5}) : new double[] {0, 0, 0};
-            double[] std = normalize ? triple(json, "image_std", vision.isClip() ? CLIP_STD : new double[] {0.5, 0.5, 0.5}) : new double[] {1, 1, 1};
-            int resample = json.has("resample") ? json.get("resample").getAsInt() : 3;
-            ImageProcessor processor = new ImageProcessor(shortest, h, w, resample, cropH, cropW, rescale, mean, std);
-            int outH = cropH > 0 ? cropH : h;
-            int outW = cropW > 0 ? cropW : w;
-            if (shortest > 0 && cropH == 0) {
-                outH = shortest;
-                outW = shortest;
-            }
-            if (outH != side || outW != side) {
-                throw new HeadlensException(file + ": produces " + outH + "x" + outW
-                        + " images but vision_config.image_size is " + side);
-            }
-            return processor;
+            return fromJson(file, json, vision);
         } catch (IOException e) {
             throw new HeadlensException(file + ": cannot read (" + e.getMessage() + ")", e);
         } catch (HeadlensException e) {
@@ -113,6 +121,199 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
         } catch (RuntimeException e) {
             throw new HeadlensException(file + ": not a valid image processor config (" + e.getMessage() + ")");
         }
+    }
+
+    /**
+     * Reads the fields of a parsed {@code preprocessor_config.json}, each checked for its type and
+     * range before use, and the output size against the tower's.
+     */
+    private static ImageProcessor fromJson(Path file, JsonObject json, ModelConfig.VisionConfig vision) {
+        int side = vision.imageSize();
+        Pixels shortest = null;
+        Pixels h = new Pixels("vision_config.image_size", BigDecimal.valueOf(side), String.valueOf(side));
+        Pixels w = h;
+        JsonElement size = json.get("size");
+        // without a size, images are resized straight to the tower's input
+        if (flag(file, json, "do_resize", true) && size != null && !size.isJsonNull()) {
+            if (size.isJsonObject() && size.getAsJsonObject().has("shortest_edge")) {
+                shortest = pixels(file, size.getAsJsonObject().get("shortest_edge"), "size.shortest_edge");
+            } else if (size.isJsonObject()) {
+                h = pixels(file, required(file, size.getAsJsonObject(), "size", "height"), "size.height");
+                w = pixels(file, required(file, size.getAsJsonObject(), "size", "width"), "size.width");
+            } else {
+                shortest = pixels(file, size, "size");
+            }
+        }
+        Pixels cropH = null;
+        Pixels cropW = null;
+        if (flag(file, json, "do_center_crop", false)) {
+            JsonElement crop = json.get("crop_size");
+            if (crop == null || crop.isJsonNull()) {
+                throw new HeadlensException(file + ": do_center_crop is true but crop_size is missing");
+            } else if (crop.isJsonObject()) {
+                cropH = pixels(file, required(file, crop.getAsJsonObject(), "crop_size", "height"), "crop_size.height");
+                cropW = pixels(file, required(file, crop.getAsJsonObject(), "crop_size", "width"), "crop_size.width");
+            } else {
+                cropH = pixels(file, crop, "crop_size");
+                cropW = cropH;
+            }
+        }
+        if (shortest != null && cropH == null) {
+            // resizing the shortest edge keeps the aspect ratio, so only a crop makes the input square
+            throw new HeadlensException(file + ": " + shortest.field() + " " + shortest.shown() + " keeps each image's aspect ratio, so"
+                    + " without do_center_crop the images are not the " + side + "x" + side + " that vision_config.image_size needs");
+        }
+        Pixels outH = cropH != null ? cropH : h;
+        Pixels outW = cropW != null ? cropW : w;
+        BigDecimal tower = BigDecimal.valueOf(side);
+        if (outH.value().compareTo(tower) != 0 || outW.value().compareTo(tower) != 0) {
+            throw new HeadlensException(file + ": produces " + outH.shown() + "x" + outW.shown() + " images but vision_config.image_size is "
+                    + side);
+        }
+        // the output is the tower's size; what remains unbounded is the resize before the crop,
+        // checked against a bound relative to the tower the images feed, before any work
+        long bound = Math.min((long) MAX_SIZE_FACTOR * side, MAX_PIXELS);
+        for (Pixels resize : shortest != null ? List.of(shortest) : List.of(h, w)) {
+            if (resize.value().compareTo(BigDecimal.valueOf(bound)) > 0) {
+                throw new HeadlensException(file + ": " + resize.field() + " is " + resize.shown() + ", more than " + bound + " ("
+                        + MAX_SIZE_FACTOR + " x vision_config.image_size " + side + "); such a size is a mistake and would need"
+                        + " gigabytes per image");
+            }
+        }
+        double rescale = 1.0;
+        if (flag(file, json, "do_rescale", true)) {
+            rescale = json.has("rescale_factor") ? finite(file, json.get("rescale_factor"), "rescale_factor") : 1 / 255.0;
+            if (rescale <= 0) {
+                throw new HeadlensException(file + ": rescale_factor is " + rescale + "; it must be positive (8-bit values are multiplied by it)");
+            }
+        }
+        boolean normalize = flag(file, json, "do_normalize", true);
+        double[] mean = normalize ? channels(file, json, "image_mean", vision.isClip() ? CLIP_MEAN : new double[] {0.5, 0.5, 0.5})
+                : new double[] {0, 0, 0};
+        double[] std = normalize ? channels(file, json, "image_std", vision.isClip() ? CLIP_STD : new double[] {0.5, 0.5, 0.5})
+                : new double[] {1, 1, 1};
+        for (int c = 0; c < 3 && normalize; c++) {
+            if (std[c] <= 0) {
+                throw new HeadlensException(file + ": image_std[" + c + "] is " + std[c] + "; it must be positive (pixels are divided by it)");
+            }
+        }
+        int resample = 3;
+        if (json.has("resample") && !json.get("resample").isJsonNull()) {
+            JsonElement code = json.get("resample");
+            BigDecimal number = exactNumber(code).orElse(null);
+            // compared exactly: 4294967298 must not wrap round to 2
+            resample = RESAMPLE.keySet().stream().filter(id -> number != null && BigDecimal.valueOf(id).compareTo(number) == 0)
+                    .findFirst().orElseThrow(() -> new HeadlensException(file + ": resample " + unsupportedResample(show(code))));
+        }
+        return shortest != null
+                ? new ImageProcessor(shortest.value().intValueExact(), 0, 0, resample, side, side, rescale, mean, std)
+                : new ImageProcessor(0, h.value().intValueExact(), w.value().intValueExact(), resample, cropH == null ? 0 : side,
+                        cropW == null ? 0 : side, rescale, mean, std);
+    }
+
+    private static String unsupportedResample(String code) {
+        String name = "";
+        try {
+            name = PIL_FILTERS.containsKey(Integer.parseInt(code)) ? " (" + PIL_FILTERS.get(Integer.parseInt(code)) + ")" : "";
+        } catch (NumberFormatException e) {
+            // not a filter number at all: the value alone says so
+        }
+        StringBuilder supported = new StringBuilder();
+        RESAMPLE.forEach((id, label) -> supported.append(supported.length() == 0 ? "" : ", ").append(id).append(" (").append(label).append(')'));
+        return code + name + " is not a PIL filter headlens implements; supported: " + supported;
+    }
+
+    /** A JSON boolean, or the default when absent or null. */
+    private static boolean flag(Path file, JsonObject json, String key, boolean fallback) {
+        JsonElement value = json.get(key);
+        if (value == null || value.isJsonNull()) {
+            return fallback;
+        }
+        if (value.isJsonPrimitive() && value.getAsJsonPrimitive().isBoolean()) {
+            return value.getAsBoolean();
+        }
+        throw new HeadlensException(file + ": " + key + " must be true or false, not " + show(value));
+    }
+
+    private static JsonElement required(Path file, JsonObject object, String name, String key) {
+        JsonElement value = object.get(key);
+        if (value == null || value.isJsonNull()) {
+            throw new HeadlensException(file + ": " + name + " has no " + key + " (it needs height and width, or shortest_edge)");
+        }
+        return value;
+    }
+
+    /**
+     * A number as written in the file, exactly, so that 32.5 and 1e12 are seen as such rather than
+     * cast to an int; trailing zeros stripped, so a whole number has a scale of at most 0 (it is
+     * never expanded: 1e999999999 stays small).
+     */
+    private static Optional<BigDecimal> exactNumber(JsonElement value) {
+        if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isNumber()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new BigDecimal(value.getAsString()).stripTrailingZeros());
+        } catch (NumberFormatException | ArithmeticException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * A size read from the file: its field, its exact value (not yet an int), and that value as
+     * the file writes it (100000 stripped of its zeros would print as 1E+5).
+     */
+    private record Pixels(String field, BigDecimal value, String shown) {
+    }
+
+    /** A size in pixels: a positive whole number, of any magnitude until it is bounded. */
+    private static Pixels pixels(Path file, JsonElement value, String field) {
+        BigDecimal number = exactNumber(value).orElseThrow(() ->
+                new HeadlensException(file + ": " + field + " must be a whole number of pixels, not " + show(value)));
+        if (number.scale() > 0) {
+            throw new HeadlensException(file + ": " + field + " must be a whole number of pixels, not " + show(value));
+        }
+        if (number.signum() <= 0) {
+            throw new HeadlensException(file + ": " + field + " is " + show(value) + "; it must be positive");
+        }
+        return new Pixels(field, number, show(value));
+    }
+
+    /** A finite number (lenient JSON lets NaN and Infinity through as words, and 1e999 overflows). */
+    private static double finite(Path file, JsonElement value, String field) {
+        if (value.isJsonPrimitive() && value.getAsJsonPrimitive().isNumber()) {
+            double number = value.getAsDouble();
+            if (Double.isFinite(number)) {
+                return number;
+            }
+        }
+        throw new HeadlensException(file + ": " + field + " must be a finite number, not " + show(value));
+    }
+
+    /** Three per-channel values, or one for all channels as the Python processors accept. */
+    private static double[] channels(Path file, JsonObject json, String key, double[] fallback) {
+        JsonElement value = json.get(key);
+        if (value == null || value.isJsonNull()) {
+            return fallback;
+        }
+        if (value.isJsonPrimitive()) {
+            double single = finite(file, value, key);
+            return new double[] {single, single, single};
+        }
+        if (!value.isJsonArray() || value.getAsJsonArray().size() != 3) {
+            throw new HeadlensException(file + ": " + key + " must be 3 numbers, one per RGB channel, not " + show(value));
+        }
+        double[] out = new double[3];
+        for (int c = 0; c < 3; c++) {
+            out[c] = finite(file, value.getAsJsonArray().get(c), key + "[" + c + "]");
+        }
+        return out;
+    }
+
+    /** A JSON value as a message shows it: short, one line. */
+    private static String show(JsonElement value) {
+        String text = value.toString();
+        return value.isJsonPrimitive() && value.getAsJsonPrimitive().isNumber() && text.length() <= 40 ? text : Messages.quote(text);
     }
 
     /**
@@ -146,6 +347,8 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
         json.addProperty("do_normalize", true);
         json.add("image_mean", new Gson().toJsonTree(mean));
         json.add("image_std", new Gson().toJsonTree(std));
+        // AutoProcessor reads the processor's class from here (as llava-hf's folders have it)
+        json.addProperty("processor_class", "LlavaProcessor");
         Path file = folder.resolve("preprocessor_config.json");
         try {
             Files.createDirectories(folder);
@@ -155,27 +358,18 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
         }
     }
 
-    private static double[] triple(JsonObject json, String key, double[] fallback) {
-        if (!json.has(key)) {
-            return fallback;
-        }
-        var array = json.getAsJsonArray(key);
-        if (array.size() != 3) {
-            throw new IllegalArgumentException(key + " must have 3 entries");
-        }
-        return new double[] {array.get(0).getAsDouble(), array.get(1).getAsDouble(), array.get(2).getAsDouble()};
-    }
-
     /**
      * Preprocesses one image.
      *
      * @param manager owner of the result
      * @param image any decoded image (grey, RGBA, indexed ... are converted to RGB)
      * @return pixel values (1, 3, H, W) in float32
+     * @throws HeadlensException if preprocessing would need more than {@link #MAX_PIXELS} pixels
+     *         at some step (an extreme aspect ratio), checked before any work
      */
     public NDArray pixelValues(NDManager manager, BufferedImage image) {
+        int[] target = plan(image.getWidth(), image.getHeight(), "image");
         int[][] rgb = toRgb(image);
-        int[] target = resizedSize(image.getWidth(), image.getHeight());
         for (int c = 0; c < 3; c++) {
             rgb[c] = resize(rgb[c], image.getWidth(), image.getHeight(), target[0], target[1]);
         }
@@ -200,13 +394,20 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
     }
 
     /**
-     * Reads and preprocesses an image file.
+     * Reads and preprocesses an image file; its size is checked from the header against the
+     * limits of {@link Images#read} and of this processor before it is decoded.
      *
      * @param manager owner of the result
      * @param file PNG, JPEG, BMP or GIF
      * @return pixel values (1, 3, H, W)
      */
     public NDArray pixelValues(NDManager manager, Path file) {
+        int[] size = Images.size(file);
+        try {
+            plan(size[0], size[1], "image");
+        } catch (HeadlensException e) {
+            throw new HeadlensException(file + ": " + e.getMessage(), e);
+        }
         return pixelValues(manager, Images.read(file));
     }
 
@@ -223,13 +424,18 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
         if (w == 0) {
             throw new HeadlensException("object mask is empty");
         }
+        for (boolean[] row : mask) {
+            if (row.length != w) {
+                throw new HeadlensException("object mask rows differ in length (" + w + " and " + row.length + ")");
+            }
+        }
+        int[] target = plan(w, h, "object mask");
         int[] channel = new int[w * h];
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
                 channel[y * w + x] = mask[y][x] ? 255 : 0;
             }
         }
-        int[] target = resizedSize(w, h);
         int[] resized = resize(channel, w, h, target[0], target[1]);
         int outW = cropWidth > 0 ? cropWidth : target[0];
         int outH = cropHeight > 0 ? cropHeight : target[1];
@@ -246,14 +452,42 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
         return out;
     }
 
-    /** @return width and height after resizing, before cropping */
-    private int[] resizedSize(int w, int h) {
-        if (shortestEdge == 0) {
-            return new int[] {width, height};
+    /**
+     * The size after resizing, checked before any work: the input, each resize pass (horizontal
+     * first, at the input's height) and the crop must stay within {@link #MAX_PIXELS}. A
+     * 40,000,000 x 1 image resized to a shortest edge of 336 would be 13 billion pixels wide.
+     *
+     * @param w input width
+     * @param h input height
+     * @param what "image" or "object mask", for the message
+     * @return width and height after resizing, before cropping
+     */
+    private int[] plan(int w, int h, String what) {
+        if (w <= 0 || h <= 0) {
+            throw new HeadlensException(what + " is " + w + "x" + h + " pixels; it needs at least one");
         }
-        // transformers' get_resize_output_image_size: short side to the target, long side floored
-        return w <= h ? new int[] {shortestEdge, (int) ((long) shortestEdge * h / w)}
-                : new int[] {(int) ((long) shortestEdge * w / h), shortestEdge};
+        long targetW;
+        long targetH;
+        if (shortestEdge == 0) {
+            targetW = width;
+            targetH = height;
+        } else if (w <= h) {
+            // transformers' get_resize_output_image_size: short side to the target, long side floored
+            targetW = shortestEdge;
+            targetH = (long) shortestEdge * h / w;
+        } else {
+            targetW = (long) shortestEdge * w / h;
+            targetH = shortestEdge;
+        }
+        long outW = cropWidth > 0 ? cropWidth : targetW;
+        long outH = cropHeight > 0 ? cropHeight : targetH;
+        long largest = Math.max(Math.max((long) w * h, targetW * h), Math.max(targetW * targetH, outW * outH));
+        if (largest > MAX_PIXELS || targetW < 1 || targetH < 1) {
+            throw new HeadlensException(what + " of " + w + "x" + h + " pixels would be resized to " + targetW + "x" + targetH
+                    + " and cropped to " + outW + "x" + outH + ", more than " + MAX_PIXELS
+                    + " pixels at some step; crop it closer to the model's square input first");
+        }
+        return new int[] {(int) targetW, (int) targetH};
     }
 
     private static int[][] toRgb(BufferedImage image) {

@@ -1,6 +1,7 @@
 package org.headlens.model;
 
 import java.awt.image.BufferedImage;
+import java.awt.image.SampleModel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -8,12 +9,28 @@ import java.nio.file.Path;
 import java.util.Iterator;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.stream.ImageInputStream;
 import org.headlens.HeadlensException;
 
-/** Reading image files safely: the size is checked from the header before pixels are decoded. */
+/**
+ * Reading image files safely: the size is checked from the header before pixels are decoded,
+ * against {@link ImageProcessor#MAX_PIXELS} in total and {@link #MAX_SIDE} along each side.
+ */
 public final class Images {
+    /**
+     * The longest side an image may have, also when it is under the pixel cap: the largest side
+     * a JPEG can have. Decoders compute row sizes in ints (a 16-bit RGBA row of 40,000,000
+     * pixels overflows), and resizing a 40,000,000 x 1 image makes it billions of pixels wide.
+     */
+    public static final int MAX_SIDE = 65_535;
+
     private Images() {
+    }
+
+    /** What to do with a reader whose header has been checked. */
+    private interface Step<T> {
+        T apply(ImageReader reader, int width, int height) throws IOException;
     }
 
     /**
@@ -24,33 +41,75 @@ public final class Images {
      * @throws HeadlensException if the file is missing, not an image, corrupt, or too large
      */
     public static BufferedImage read(Path file) {
+        return open(file, (reader, width, height) -> reader.read(0));
+    }
+
+    /**
+     * The size of an image from its header alone, checked as {@link #read} checks it.
+     *
+     * @param file the image
+     * @return width and height
+     * @throws HeadlensException if the file is missing, not an image, or too large
+     */
+    public static int[] size(Path file) {
+        return open(file, (reader, width, height) -> new int[] {width, height});
+    }
+
+    private static <T> T open(Path file, Step<T> step) {
         if (!Files.isRegularFile(file)) {
             throw new HeadlensException(file + ": image file not found");
         }
         try (InputStream in = Files.newInputStream(file); ImageInputStream stream = ImageIO.createImageInputStream(in)) {
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(stream);
-            if (stream == null || !readers.hasNext()) {
+            Iterator<ImageReader> readers = stream == null ? null : ImageIO.getImageReaders(stream);
+            if (readers == null || !readers.hasNext()) {
                 throw new HeadlensException(file + ": not an image format headlens can read (PNG, JPEG, BMP, GIF)");
             }
             ImageReader reader = readers.next();
             try {
                 reader.setInput(stream, true, true);
-                long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
-                if (pixels > ImageProcessor.MAX_PIXELS) {
-                    throw new HeadlensException(file + ": image is " + reader.getWidth(0) + "x" + reader.getHeight(0)
-                            + ", more than " + ImageProcessor.MAX_PIXELS + " pixels; downscale it first");
-                }
-                if (pixels == 0) {
-                    throw new HeadlensException(file + ": image has no pixels");
-                }
-                return reader.read(0);
+                int width = reader.getWidth(0);
+                int height = reader.getHeight(0);
+                checkSize(file, width, height, reader);
+                return step.apply(reader, width, height);
             } finally {
                 reader.dispose();
             }
         } catch (HeadlensException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
-            throw new HeadlensException(file + ": cannot decode image (" + e.getMessage() + ")", e);
+            // a decoder fails on a corrupt file in its own way, all of them the file's fault
+            String reason = e.getMessage() == null ? "the decoder failed" : e.getMessage();
+            throw new HeadlensException(file + ": cannot decode image (" + reason + ")", e);
+        }
+    }
+
+    /** Refuses, from the header alone, sizes whose decoding would be too large or overflow an int. */
+    private static void checkSize(Path file, int width, int height, ImageReader reader) throws IOException {
+        String size = width + "x" + height;
+        if (width <= 0 || height <= 0) {
+            throw new HeadlensException(file + ": image is " + size + " and has no pixels");
+        }
+        if (width > MAX_SIDE || height > MAX_SIDE) {
+            throw new HeadlensException(file + ": image is " + size + ", a side longer than " + MAX_SIDE
+                    + " pixels; crop or downscale it first");
+        }
+        long pixels = (long) width * height;
+        if (pixels > ImageProcessor.MAX_PIXELS) {
+            throw new HeadlensException(file + ": image is " + size + ", more than " + ImageProcessor.MAX_PIXELS
+                    + " pixels; downscale it first");
+        }
+        // the decoded raster is one Java array: its samples (bands x bytes) must fit an int index
+        ImageTypeSpecifier type = reader.getRawImageType(0);
+        if (type != null) {
+            SampleModel model = type.getSampleModel(1, 1);
+            long bytesPerPixel = 0;
+            for (int band = 0; band < model.getNumBands(); band++) {
+                bytesPerPixel += (model.getSampleSize(band) + 7) / 8;
+            }
+            if (pixels * Math.max(bytesPerPixel, 1) > Integer.MAX_VALUE - 8) {
+                throw new HeadlensException(file + ": image is " + size + " with " + bytesPerPixel
+                        + " bytes per pixel, too large to decode into one buffer; downscale it first");
+            }
         }
     }
 }

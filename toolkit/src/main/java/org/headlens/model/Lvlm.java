@@ -2,11 +2,16 @@ package org.headlens.model;
 
 import ai.djl.Device;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.headlens.HeadlensException;
 
@@ -130,16 +135,78 @@ public final class Lvlm implements AutoCloseable {
     }
 
     /**
-     * Writes the weights as {@code model.safetensors} and the image processor as
-     * {@code preprocessor_config.json} in a folder. Config and tokenizer are the caller's, since
-     * they are text the caller chose; the processor is the model's, because weights trained on one
-     * normalisation and read back with another lose accuracy silently.
+     * Writes the model as a folder that transformers loads as {@code LlavaForConditionalGeneration}
+     * and {@code LlavaProcessor}: the weights as {@code model.safetensors}, the image processor as
+     * {@code preprocessor_config.json}, and {@code processor_config.json}, which tells
+     * LlavaProcessor how many tokens the image placeholder stands for. The weights include the
+     * vision parameters transformers holds but LLaVA never reads ({@link VisionTower#unusedParameters}):
+     * kept as loaded, or written neutral when this model lacks them. Config, tokenizer and chat
+     * template are the caller's, since they are text the caller chose; the processor is the
+     * model's, because weights trained on one normalisation and read back with another lose
+     * accuracy silently.
      *
      * @param folder destination folder
      */
     public void save(Path folder) {
-        SafeTensors.write(folder.resolve("model.safetensors"), weights.tensors(), Map.of("format", "pt"));
+        Map<String, NDArray> tensors = new LinkedHashMap<>(weights.tensors());
+        try (NDManager created = manager.newSubManager()) {
+            for (VisionTower.UnusedParameter unused : VisionTower.unusedParameters(config.vision())) {
+                if (!tensors.containsKey(unused.name())) {
+                    tensors.put(unused.name(), created.full(new Shape(unused.shape()), unused.value(), computeType));
+                }
+            }
+            SafeTensors.write(folder.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+        }
         imageProcessor.write(folder);
+        writeProcessorConfig(folder);
+    }
+
+    /**
+     * LlavaProcessor (transformers 4.47 and later) replaces each placeholder with
+     * {@code (side / patch_size)^2 + num_additional_image_tokens} tokens, one fewer for the
+     * {@code default} strategy: CLIP's CLS token is the additional one, SigLIP has none. Without
+     * {@code patch_size} newer versions cannot expand the placeholder at all.
+     */
+    private void writeProcessorConfig(Path folder) {
+        JsonObject json = new JsonObject();
+        String imageToken = imageTokenText(folder);
+        if (imageToken != null) {
+            json.addProperty("image_token", imageToken);
+        }
+        json.addProperty("num_additional_image_tokens", config.vision().isClip() ? 1 : 0);
+        json.addProperty("patch_size", config.vision().patchSize());
+        json.addProperty("processor_class", "LlavaProcessor");
+        json.addProperty("vision_feature_select_strategy", config.visionFeatureSelectStrategy());
+        Path file = folder.resolve("processor_config.json");
+        try {
+            Files.writeString(file, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(json) + "\n");
+        } catch (IOException e) {
+            throw new HeadlensException(file + ": cannot write (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * The placeholder's text, from this model's tokenizer or else from the tokenizer the caller
+     * already wrote to the folder; null (transformers then assumes {@code <image>}) when neither
+     * exists or the text does not encode back to exactly the placeholder id.
+     */
+    private String imageTokenText(Path folder) {
+        HuggingFaceTokenizer source = tokenizer != null ? tokenizer : loadTokenizer(folder);
+        if (source == null) {
+            return null;
+        }
+        try {
+            long id = config.imageTokenIndex();
+            String text = source.decode(new long[] {id}, false);
+            long[] back = source.encode(text, false, false).getIds();
+            return !text.isEmpty() && back.length == 1 && back[0] == id ? text : null;
+        } catch (RuntimeException e) {
+            return null;
+        } finally {
+            if (source != tokenizer) {
+                source.close();
+            }
+        }
     }
 
     private static HuggingFaceTokenizer loadTokenizer(Path folder) {

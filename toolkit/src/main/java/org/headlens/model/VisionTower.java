@@ -11,8 +11,10 @@ import java.util.List;
 /**
  * The image encoder: a CLIP or SigLIP vision transformer. Returns the hidden-state list that
  * transformers returns with {@code output_hidden_states}: the embeddings (after CLIP's
- * {@code pre_layrnorm}) then each encoder layer's output. {@code post_layernorm} is not applied:
- * LLaVA takes features from the hidden-state list.
+ * {@code pre_layrnorm}) then each encoder layer's output. {@code post_layernorm} (and SigLIP's
+ * pooling head) is not applied: LLaVA takes features from the hidden-state list, which transformers
+ * fills before either. Both are still parameters of transformers' vision model, so they are
+ * checked when present and written back by {@link Lvlm#save} (see {@link #unusedParameters}).
  */
 public final class VisionTower {
     private static final String PREFIX = "vision_tower.vision_model.";
@@ -25,6 +27,18 @@ public final class VisionTower {
     private final NDArray preNormWeight;
     private final NDArray preNormBias;
     private final List<Layer> layers = new ArrayList<>();
+
+    /**
+     * A parameter of transformers' vision model that no LLaVA output depends on, and the constant
+     * it is written with when a model lacks it (1 for a norm's scale, else 0: an identity norm and
+     * a pooling head that outputs zeros).
+     *
+     * @param name canonical tensor name
+     * @param shape its shape
+     * @param value the constant every element gets when it is created
+     */
+    public record UnusedParameter(String name, long[] shape, float value) {
+    }
 
     private record Layer(NDArray norm1Weight, NDArray norm1Bias, NDArray queryWeight, NDArray queryBias,
             NDArray keyWeight, NDArray keyBias, NDArray valueWeight, NDArray valueBias, NDArray outWeight,
@@ -62,6 +76,47 @@ public final class VisionTower {
                     weights.get(p + "mlp.fc1.weight", inner, d), weights.get(p + "mlp.fc1.bias", inner),
                     weights.get(p + "mlp.fc2.weight", d, inner), weights.get(p + "mlp.fc2.bias", d)));
         }
+        for (UnusedParameter unused : unusedParameters(config)) {
+            if (weights.has(unused.name())) {
+                // never used here, but written back on save: a wrong shape would break the
+                // folder for transformers, so it is refused like any other tensor
+                weights.get(unused.name(), unused.shape());
+            }
+        }
+    }
+
+    /**
+     * The parameters transformers' {@code CLIPVisionModel} / {@code SiglipVisionModel} hold in a
+     * LLaVA checkpoint beyond those this graph reads: {@code post_layernorm} (CLIP normalises only
+     * the pooled CLS token with it, SigLIP the last hidden state, and LLaVA reads neither) and
+     * SigLIP's attention-pooling {@code head} (transformers 4.44 always builds it; newer versions
+     * skip it when {@code vision_use_head} is false, and then only note the written head as unused).
+     * Without them transformers initialises them at random on every load and warns.
+     *
+     * @param config the tower's configuration
+     * @return names (in the transformers 4.44 layout), shapes and creation values
+     */
+    public static List<UnusedParameter> unusedParameters(ModelConfig.VisionConfig config) {
+        long d = config.hiddenSize();
+        long inner = config.intermediateSize();
+        List<UnusedParameter> unused = new ArrayList<>();
+        unused.add(new UnusedParameter(PREFIX + "post_layernorm.weight", new long[] {d}, 1f));
+        unused.add(new UnusedParameter(PREFIX + "post_layernorm.bias", new long[] {d}, 0f));
+        if (!config.isClip()) {
+            String h = PREFIX + "head.";
+            unused.add(new UnusedParameter(h + "probe", new long[] {1, 1, d}, 0f));
+            unused.add(new UnusedParameter(h + "attention.in_proj_weight", new long[] {3 * d, d}, 0f));
+            unused.add(new UnusedParameter(h + "attention.in_proj_bias", new long[] {3 * d}, 0f));
+            unused.add(new UnusedParameter(h + "attention.out_proj.weight", new long[] {d, d}, 0f));
+            unused.add(new UnusedParameter(h + "attention.out_proj.bias", new long[] {d}, 0f));
+            unused.add(new UnusedParameter(h + "layernorm.weight", new long[] {d}, 1f));
+            unused.add(new UnusedParameter(h + "layernorm.bias", new long[] {d}, 0f));
+            unused.add(new UnusedParameter(h + "mlp.fc1.weight", new long[] {inner, d}, 0f));
+            unused.add(new UnusedParameter(h + "mlp.fc1.bias", new long[] {inner}, 0f));
+            unused.add(new UnusedParameter(h + "mlp.fc2.weight", new long[] {d, inner}, 0f));
+            unused.add(new UnusedParameter(h + "mlp.fc2.bias", new long[] {d}, 0f));
+        }
+        return unused;
     }
 
     /** @return the tower's configuration */

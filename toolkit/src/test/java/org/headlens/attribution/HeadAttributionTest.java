@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -94,10 +95,17 @@ class HeadAttributionTest {
     void anInterruptedRunResumesFromTheSavedSamples(@TempDir Path out) throws Exception {
         try (Lvlm model = Lvlm.load(modelDir)) {
             HeadAttribution attribution = HeadAttribution.of(model).options(OPTIONS).progress(null);
+            JsonObject identity = new JsonObject();
+            identity.addProperty("command", "test");
+            try (ResultFolder claimed = ResultFolder.claim(out, identity)) {
+                assertTrue(Files.isRegularFile(out.resolve(ResultFolder.RUN_FILE)));
+            }
             Files.createDirectories(out.resolve("samples"));
-            Path stale = Files.writeString(out.resolve("samples/.t-0000.json123.partial"), "{\"id\": \"t-00");
-            ResultFolder folder = ResultFolder.open(out);
+            Path stale = Files.writeString(out.resolve("samples/.t-0000.json.0123456789abcdef.headlens-partial"), "{\"id\": \"t-00");
+            Path users = Files.writeString(out.resolve("samples/thesis.partial"), "the user's");
+            ResultFolder folder = ResultFolder.claim(out, identity);
             assertFalse(Files.exists(stale), "a killed write's temporary file is removed");
+            assertTrue(Files.exists(users), "a file of another name is not");
             attribution.run(samples.subList(0, 2), folder);
             Path saved = out.resolve("samples/" + samples.get(0).id() + ".json");
             FileTime before = Files.getLastModifiedTime(saved);
@@ -108,8 +116,11 @@ class HeadAttributionTest {
             Table a = resumed.heads();
             Table b = fresh.heads();
             assertArrayEquals(b.doubleColumn("attribution").asDoubleArray(), a.doubleColumn("attribution").asDoubleArray(), 1e-12);
+            // the curves follow rankings over all four samples, not the two of the first run
+            assertEquals(fresh.curvesTable().toString(), resumed.curvesTable().toString());
             assertEquals(4, Files.list(out.resolve("samples")).filter(p -> p.toString().endsWith(".json")).count());
-            assertEquals(0, Files.walk(out).filter(p -> p.toString().endsWith(".partial")).count(), "no partial files left");
+            assertEquals(0, Files.walk(out).filter(p -> p.toString().endsWith(ResultFolder.PARTIAL_SUFFIX)).count(), "no partial files left");
+            folder.close();
         }
     }
 }

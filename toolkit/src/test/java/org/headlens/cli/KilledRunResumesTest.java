@@ -48,7 +48,8 @@ class KilledRunResumesTest {
         assertEquals(0, resumed.status(), resumed.out() + resumed.err());
         assertEquals(10, jsonFiles(killed.resolve("samples")), "every sample once");
         try (Stream<Path> files = Files.walk(killed)) {
-            assertEquals(0, files.filter(p -> p.getFileName().toString().endsWith(".partial")).count(), "no temporary files left");
+            assertEquals(0, files.filter(p -> p.getFileName().toString().endsWith(org.headlens.results.ResultFolder.PARTIAL_SUFFIX)).count(),
+                    "no temporary files left");
         }
         VerifyModelCommandTest.Run uninterrupted = VerifyModelCommandTest.run(arguments(fresh));
         assertEquals(0, uninterrupted.status(), uninterrupted.err());

@@ -24,9 +24,12 @@ class TinyTrainerTest {
         TinyTrainer.Loss object = losses.get(1);
         assertTrue(vision.last() < vision.first() - 0.1, "vision loss fell from " + vision.first() + " to " + vision.last());
         assertTrue(object.last() < object.first() - 0.5, "object loss fell from " + object.first() + " to " + object.last());
-        for (String file : new String[] {"config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json"}) {
+        for (String file : new String[] {"config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json",
+            "tokenizer_config.json", "processor_config.json", "chat_template.json"}) {
             assertTrue(Files.isRegularFile(dir.resolve(file)), file);
         }
+        // the trainer's folder, like every folder the toolkit writes, loads in transformers as it is
+        ExportedFolderTest.assertLoadsElsewhere(dir);
         try (Lvlm model = Lvlm.load(dir)) {
             assertArrayEquals(TinyTrainer.promptIds(TinyModel.OBJECT_PROMPT), model.encode(TinyModel.OBJECT_PROMPT), "tokenizer.json agrees with the trainer's ids");
             assertTrue(model.encodeWithoutSpecialTokens("hexagon").length == 1);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -118,7 +119,9 @@ class FlowTracerTest {
     void aRerunResumesFromTheSavedSamplesAndEqualsAFreshRun(@TempDir Path out) throws Exception {
         try (Lvlm model = Lvlm.load(modelDir)) {
             FlowTracer tracer = FlowTracer.of(model).options(OPTIONS).progress(null);
-            ResultFolder folder = ResultFolder.open(out);
+            JsonObject identity = new JsonObject();
+            identity.addProperty("command", "test");
+            ResultFolder folder = ResultFolder.claim(out, identity);
             tracer.run(samples.subList(0, 2), folder);
             Path saved = out.resolve("flow/" + samples.get(0).id() + ".json");
             FileTime before = Files.getLastModifiedTime(saved);
@@ -130,6 +133,7 @@ class FlowTracerTest {
             Table b = fresh.curves();
             assertEquals(b.toString(), a.toString());
             assertEquals(3, a.intColumn("samples").get(0));
+            folder.close();
         }
     }
 }

@@ -48,8 +48,22 @@ class QuestionTest {
             HeadlensException noRole = assertThrows(HeadlensException.class, () -> Prompt.of(model, "USER: <image>\nWhat is the object?"));
             assertTrue(noRole.getMessage().contains("role marker"), noRole.getMessage());
             HeadlensException twoWords = assertThrows(HeadlensException.class, () -> Answer.of(model, "red circle"));
-            assertTrue(twoWords.getMessage().contains("'red circle' is 2 tokens (red circle)"), twoWords.getMessage());
+            assertTrue(twoWords.getMessage().contains("\"red circle\" is 2 tokens (\"red circle\")"), twoWords.getMessage());
             assertEquals(1, List.of(Answer.of(model, "circle")).size());
+        }
+    }
+
+    /** A word outside the vocabulary becomes the unknown token; scoring it would score every such word alike. */
+    @Test
+    void answersOutsideTheVocabularyAreRefusedByName() {
+        try (Lvlm model = Lvlm.load(MODEL)) {
+            for (String word : new String[] {"zebra", "Circle", "ellipse\n"}) {
+                HeadlensException e = assertThrows(HeadlensException.class, () -> Answer.of(model, word), word);
+                assertTrue(e.getMessage().startsWith("the answer " + org.headlens.Messages.quote(word) + " is not in the tokenizer's vocabulary")
+                        && e.getMessage().contains("\"<unk>\""), e.getMessage());
+            }
+            Answer circle = Answer.of(model, " circle ");
+            assertEquals("circle", model.token(circle.token()));
         }
     }
 }

@@ -1,5 +1,6 @@
 package org.headlens.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -111,6 +112,58 @@ class ImagesTest {
         Files.write(empty, new byte[0]);
         assertThrows(HeadlensException.class, () -> Images.read(empty));
         assertThrows(HeadlensException.class, () -> Images.read(dir.resolve("missing.png")));
+    }
+
+    /**
+     * Sizes are refused from the header alone, by total pixels and by each side: a header-only
+     * file of a few dozen bytes must give a message, never an attempt to decode or allocate.
+     */
+    @Test
+    void oversizedHeadersAreRefusedBeforeDecoding(@TempDir Path dir) throws Exception {
+        int[][] sizes = {{40_000_000, 1}, {1, 40_000_000}, {Images.MAX_SIDE + 1, 10}, {7000, 7000}, {Integer.MAX_VALUE, Integer.MAX_VALUE}};
+        for (int[] size : sizes) {
+            Path file = dir.resolve(size[0] + "x" + size[1] + ".png");
+            Files.write(file, pngHeader(size[0], size[1]));
+            for (var read : java.util.List.<java.util.function.Function<Path, ?>>of(Images::read, Images::size, ImagesTest::pixels)) {
+                HeadlensException e = assertThrows(HeadlensException.class, () -> read.apply(file));
+                assertTrue(e.getMessage().startsWith(file + ": image is " + size[0] + "x" + size[1] + ", "), e.getMessage());
+                assertTrue(e.getMessage().contains(size[0] > Images.MAX_SIDE || size[1] > Images.MAX_SIDE
+                        ? "a side longer than " + Images.MAX_SIDE : "more than " + ImageProcessor.MAX_PIXELS + " pixels"), e.getMessage());
+            }
+        }
+        // a header under both caps passes them, and the file is refused only for ending early
+        Path small = dir.resolve("small.png");
+        Files.write(small, pngHeader(300, 200));
+        HeadlensException e = assertThrows(HeadlensException.class, () -> Images.read(small));
+        assertTrue(e.getMessage().startsWith(small + ": cannot decode image"), e.getMessage());
+        assertArrayEquals(new int[] {300, 200}, Images.size(writeImage(dir.resolve("whole.png"), 300, 200)));
+    }
+
+    /**
+     * An image within the caps whose preprocessing would not be: resizing a 20000 x 1 image to a
+     * shortest edge of 64 makes it 1,280,000 x 64. Refused from the sizes, before any resizing.
+     */
+    @Test
+    void preprocessingThatWouldExceedThePixelCapIsRefusedFromTheSizes(@TempDir Path dir) throws Exception {
+        BufferedImage line = new BufferedImage(20_000, 1, BufferedImage.TYPE_INT_RGB);
+        Path file = dir.resolve("line.png");
+        ImageIO.write(line, "png", file.toFile());
+        HeadlensException e = assertThrows(HeadlensException.class, () -> pixels(file));
+        assertTrue(e.getMessage().startsWith(file + ": image of 20000x1 pixels would be resized to 1280000x64"), e.getMessage());
+        try (NDManager manager = NDManager.newBaseManager()) {
+            e = assertThrows(HeadlensException.class, () -> PROCESSOR.pixelValues(manager, line));
+            assertTrue(e.getMessage().contains("more than " + ImageProcessor.MAX_PIXELS), e.getMessage());
+        }
+        boolean[][] mask = new boolean[1][20_000];
+        e = assertThrows(HeadlensException.class, () -> PROCESSOR.mask(mask));
+        assertTrue(e.getMessage().startsWith("object mask of 20000x1 pixels"), e.getMessage());
+        // an ordinary wide image is fine: 640x80 becomes 512x64, cropped to 64x64
+        assertEquals(3 * 64 * 64, pixels(writeImage(dir.resolve("wide.png"), 640, 80)).length);
+    }
+
+    private static Path writeImage(Path file, int width, int height) throws Exception {
+        ImageIO.write(new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB), "png", file.toFile());
+        return file;
     }
 
     /** The PNG signature and an IHDR chunk (8-bit RGB) with a correct CRC, and nothing else. */

@@ -2,18 +2,25 @@ package org.headlens.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.headlens.Fixtures;
 import org.headlens.HeadlensException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.io.TempDir;
 
 class TokenizerAndImageTest {
@@ -117,6 +124,74 @@ class TokenizerAndImageTest {
         ModelConfig config = ModelConfig.read(Fixtures.model("llava-clip-llama"));
         HeadlensException e = assertThrows(HeadlensException.class, () -> ImageProcessor.read(dir, config.vision()));
         assertTrue(e.getMessage().contains("336x336") && e.getMessage().contains("image_size is 32"), e.getMessage());
+    }
+
+    /** A valid config for the fixture's 32-pixel tower, with one field replaced by a bad value. */
+    static Stream<Arguments> badProcessorFields() {
+        return Stream.of(
+                // field, bad JSON value, what the message must say
+                Arguments.of("image_mean", "[0.5,0.5]", "must be 3 numbers"),
+                Arguments.of("image_mean", "[0.5,\"red\",0.5]", "image_mean[1] must be a finite number"),
+                Arguments.of("image_mean", "[0.5,NaN,0.5]", "image_mean[1] must be a finite number"),
+                Arguments.of("image_std", "[0.5,0,0.5]", "image_std[1] is 0.0; it must be positive"),
+                Arguments.of("image_std", "[0.5,0.5,-0.25]", "image_std[2] is -0.25; it must be positive"),
+                Arguments.of("image_std", "[Infinity,0.5,0.5]", "image_std[0] must be a finite number"),
+                Arguments.of("rescale_factor", "NaN", "rescale_factor must be a finite number"),
+                Arguments.of("rescale_factor", "1e999", "rescale_factor must be a finite number"),
+                Arguments.of("rescale_factor", "0", "rescale_factor is 0.0; it must be positive"),
+                Arguments.of("resample", "0", "resample 0 (nearest) is not a PIL filter headlens implements; supported: 2 (bilinear), 3 (bicubic)"),
+                Arguments.of("resample", "1", "resample 1 (lanczos) is not"),
+                Arguments.of("resample", "4294967298", "resample 4294967298 is not"),
+                Arguments.of("resample", "2.5", "resample 2.5 is not"),
+                Arguments.of("size", "{\"shortest_edge\":-32}", "size.shortest_edge is -32; it must be positive"),
+                Arguments.of("size", "{\"shortest_edge\":0}", "size.shortest_edge is 0; it must be positive"),
+                Arguments.of("size", "{\"shortest_edge\":32.5}", "size.shortest_edge must be a whole number of pixels, not 32.5"),
+                Arguments.of("size", "{\"shortest_edge\":100000}", "size.shortest_edge is 100000, more than 128 (4 x vision_config.image_size 32)"),
+                Arguments.of("size", "{\"shortest_edge\":1e999999999}", "size.shortest_edge is 1e999999999, more than 128"),
+                Arguments.of("size", "{\"height\":32}", "size has no width"),
+                Arguments.of("size", "{\"height\":32,\"width\":\"32\"}", "size.width must be a whole number of pixels"),
+                Arguments.of("size", "-32", "size is -32; it must be positive"),
+                Arguments.of("crop_size", "-32", "crop_size is -32; it must be positive"),
+                Arguments.of("size", "{\"height\":100000,\"width\":32}", "size.height is 100000, more than 128"),
+                Arguments.of("crop_size", "{\"height\":32,\"width\":4294967328}", "produces 32x4294967328 images but vision_config.image_size is 32"),
+                Arguments.of("crop_size", "16", "produces 16x16 images but vision_config.image_size is 32"),
+                Arguments.of("do_center_crop", "\"yes\"", "do_center_crop must be true or false"),
+                Arguments.of("do_center_crop", "false", "without do_center_crop the images are not the 32x32"));
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("badProcessorFields")
+    void badProcessorFieldsAreRefusedNamingFileAndField(String field, String value, String expected, @TempDir Path dir) throws Exception {
+        JsonObject json = JsonParser.parseString("{\"do_resize\":true,\"size\":{\"shortest_edge\":32},\"resample\":3,"
+                + "\"do_center_crop\":true,\"crop_size\":{\"height\":32,\"width\":32},\"do_rescale\":true,"
+                + "\"rescale_factor\":0.00392156862745098,\"do_normalize\":true,\"image_mean\":[0.5,0.5,0.5],\"image_std\":[0.5,0.5,0.5]}")
+                .getAsJsonObject();
+        ModelConfig config = ModelConfig.read(Fixtures.model("llava-clip-llama"));
+        Path file = dir.resolve("preprocessor_config.json");
+        Files.writeString(file, json.toString());
+        ImageProcessor.read(dir, config.vision()); // the base is valid
+        // spliced as text: NaN, Infinity and 1e999999999 are what a hostile file holds, not what Gson writes
+        String text = json.toString().replaceFirst("\"" + field + "\":(\\{[^}]*\\}|\\[[^\\]]*\\]|[^,}]+)",
+                java.util.regex.Matcher.quoteReplacement("\"" + field + "\":" + value));
+        assertTrue(text.contains(value), text);
+        Files.writeString(file, text);
+        HeadlensException e = assertThrows(HeadlensException.class, () -> ImageProcessor.read(dir, config.vision()));
+        assertTrue(e.getMessage().startsWith(file + ": ") && e.getMessage().contains(expected), e.getMessage());
+        assertFalse(e.getMessage().contains("Exception") || e.getMessage().contains("\n"), e.getMessage());
+    }
+
+    @Test
+    void processorsBuiltInCodeAreCheckedToo() {
+        double[] ones = {1, 1, 1};
+        for (Runnable bad : new Runnable[] {
+            () -> new ImageProcessor(32, 0, 0, 3, 32, 32, 1 / 255.0, ones, new double[] {1, 0, 1}),
+            () -> new ImageProcessor(32, 0, 0, 3, 32, 32, Double.NaN, ones, ones),
+            () -> new ImageProcessor(32, 0, 0, 1, 32, 32, 1 / 255.0, ones, ones),
+            () -> new ImageProcessor(-32, 0, 0, 3, 32, 32, 1 / 255.0, ones, ones),
+            () -> new ImageProcessor(32, 0, 0, 3, 32, 32, 1 / 255.0, new double[] {1, 1}, ones)}) {
+            HeadlensException e = assertThrows(HeadlensException.class, bad::run);
+            assertTrue(e.getMessage().startsWith("image processor: "), e.getMessage());
+        }
     }
 
     @Test
