@@ -75,7 +75,10 @@ final class AttributeCommand implements Main.Command {
                 .withDropIncorrect(!options.flag("keep-incorrect"))
                 .withCurvePoints(options.integer("curve-points", 0))
                 .withTopK(options.integer("top-k", 0));
-        AttributionResult result = write(inputs, attributionOptions, inputs.manifest("attribute", options), out);
+        AttributionResult result;
+        try (Lvlm model = Lvlm.load(inputs.model())) {
+            result = write(model, inputs, attributionOptions, inputs.manifest("attribute", options), out);
+        }
         Map<String, Double> areas = result.faithfulnessAreas();
         out.println();
         out.print(result.areas().printAll());
@@ -96,32 +99,27 @@ final class AttributeCommand implements Main.Command {
      *
      * @return the result
      */
-    static AttributionResult write(RunInputs inputs, AttributionOptions attributionOptions, JsonObject manifest, PrintStream out) {
-        // a baseline is recorded by its name: an image baseline's pixels are not options
-        Gson gson = new GsonBuilder().registerTypeHierarchyAdapter(Baseline.class,
-                (JsonSerializer<Baseline>) (baseline, type, context) -> new JsonPrimitive(baseline.label())).create();
-        manifest.add("attribution_options", gson.toJsonTree(attributionOptions));
+    static AttributionResult write(Lvlm model, RunInputs inputs, AttributionOptions attributionOptions, JsonObject manifest, PrintStream out) {
+        manifest.add("attribution_options", Manifest.options(attributionOptions));
         JsonObject identity = Manifest.identity(manifest, "attribution_options");
         ResultFolder.check(inputs.out(), identity);
-        try (Lvlm model = Lvlm.load(inputs.model())) {
-            HeadAttribution attribution = HeadAttribution.of(model).options(attributionOptions).prompt(inputs.prompt()).progress(out);
-            attribution.check(inputs.samples());
-            try (ResultFolder folder = ResultFolder.claim(inputs.out(), identity)) {
-                AttributionResult result = attribution.run(inputs.samples(), folder);
-                folder.writeCsv("samples", result.samples());
-                folder.writeCsv("heads", result.heads());
-                folder.writeCsv("per_sample_heads", result.perSampleHeads());
-                folder.writeCsv("by_class", result.byClass());
-                folder.writeCsv("curves", result.curvesTable());
-                folder.writeCsv("areas", result.areas());
-                folder.writeCsv("similarity", result.similarity());
-                folder.writeCsv("similarity_matrix", result.similarityMatrix());
-                manifest.addProperty("samples_used", result.used().size());
-                manifest.addProperty("heldout_r", result.meanHeldOutCorrelation());
-                Manifest.finish(manifest, result.seconds());
-                folder.writeJson("manifest.json", manifest);
-                return result;
-            }
+        HeadAttribution attribution = HeadAttribution.of(model).options(attributionOptions).prompt(inputs.prompt()).progress(out);
+        attribution.check(inputs.samples());
+        try (ResultFolder folder = ResultFolder.claim(inputs.out(), identity)) {
+            AttributionResult result = attribution.run(inputs.samples(), folder);
+            folder.writeCsv("samples", result.samples());
+            folder.writeCsv("heads", result.heads());
+            folder.writeCsv("per_sample_heads", result.perSampleHeads());
+            folder.writeCsv("by_class", result.byClass());
+            folder.writeCsv("curves", result.curvesTable());
+            folder.writeCsv("areas", result.areas());
+            folder.writeCsv("similarity", result.similarity());
+            folder.writeCsv("similarity_matrix", result.similarityMatrix());
+            manifest.addProperty("samples_used", result.used().size());
+            manifest.addProperty("heldout_r", result.meanHeldOutCorrelation());
+            Manifest.finish(manifest, result.seconds());
+            folder.writeJson("manifest.json", manifest);
+            return result;
         }
     }
 }

@@ -63,49 +63,45 @@ final class DemoCommand implements Main.Command {
         identity.addProperty("model_sha256", ResultFolder.sha256(modelDir));
         identity.addProperty("data_sha256", ResultFolder.sha256(dataDir));
         identity.addProperty("prompt", prompt);
-        identity.add("attribution_options", new Gson().toJsonTree(attributionOptions));
-        identity.add("flow_options", new Gson().toJsonTree(flowOptions));
+        identity.add("attribution_options", Manifest.options(attributionOptions));
+        identity.add("flow_options", Manifest.options(flowOptions));
         ResultFolder.check(outDir, identity);
+        // one model for every step: a real checkpoint takes longer to load than the tiny model's whole demo
         try (Lvlm model = Lvlm.load(modelDir)) {
             HeadAttribution.of(model).options(attributionOptions).check(samples);
             FlowTracer.of(model).options(flowOptions).check(samples);
-        }
-        try (ResultFolder root = ResultFolder.claim(outDir, identity)) {
-            out.println("demo: 1/3 evaluation on " + all.size() + " samples");
-            Accuracy accuracy;
-            try (Lvlm model = Lvlm.load(modelDir)) {
-                accuracy = Accuracy.measure(model, all, prompt);
+            try (ResultFolder root = ResultFolder.claim(outDir, identity)) {
+                out.println("demo: 1/3 evaluation on " + all.size() + " samples");
+                Accuracy accuracy = Accuracy.measure(model, all, prompt);
+                root.writeCsv("evaluate/samples", accuracy.samples());
+                root.writeCsv("evaluate/by_class", accuracy.byClass());
+                root.writeCsv("evaluate/by_style", accuracy.byStyle());
+                root.writeCsv("evaluate/confusions", accuracy.confusions());
+                JsonObject evaluationManifest = Manifest.start("demo evaluate", modelDir, dataDir, options);
+                evaluationManifest.addProperty("accuracy", accuracy.accuracy());
+                evaluationManifest.addProperty("blank_accuracy", accuracy.blankAccuracy());
+                Manifest.finish(evaluationManifest, (System.nanoTime() - start) / 1e9);
+                root.writeJson("evaluate/manifest.json", evaluationManifest);
+
+                out.println("demo: 2/3 head attribution on " + samples.size() + " samples");
+                RunInputs attributionInputs = new RunInputs(modelDir, dataDir, samples, prompt, outDir.resolve("attribution"));
+                AttributionResult attribution = AttributeCommand.write(model, attributionInputs, attributionOptions,
+                        attributionInputs.manifest("demo attribute", options), out);
+
+                out.println("demo: 3/3 token-level flow on " + samples.size() + " samples");
+                RunInputs flowInputs = new RunInputs(modelDir, dataDir, samples, prompt, outDir.resolve("flow"));
+                FlowResult flow = TraceCommand.write(model, flowInputs, flowOptions, flowInputs.manifest("demo trace", options), out);
+
+                report(root, out, start, model, outDir, samples, accuracy, attribution, flow);
             }
-            root.writeCsv("evaluate/samples", accuracy.samples());
-            root.writeCsv("evaluate/by_class", accuracy.byClass());
-            root.writeCsv("evaluate/by_style", accuracy.byStyle());
-            root.writeCsv("evaluate/confusions", accuracy.confusions());
-            JsonObject evaluationManifest = Manifest.start("demo evaluate", modelDir, dataDir, options);
-            evaluationManifest.addProperty("accuracy", accuracy.accuracy());
-            evaluationManifest.addProperty("blank_accuracy", accuracy.blankAccuracy());
-            Manifest.finish(evaluationManifest, (System.nanoTime() - start) / 1e9);
-            root.writeJson("evaluate/manifest.json", evaluationManifest);
-
-            out.println("demo: 2/3 head attribution on " + samples.size() + " samples");
-            RunInputs attributionInputs = new RunInputs(modelDir, dataDir, samples, prompt, outDir.resolve("attribution"));
-            AttributionResult attribution = AttributeCommand.write(attributionInputs, attributionOptions,
-                    attributionInputs.manifest("demo attribute", options), out);
-
-            out.println("demo: 3/3 token-level flow on " + samples.size() + " samples");
-            RunInputs flowInputs = new RunInputs(modelDir, dataDir, samples, prompt, outDir.resolve("flow"));
-            FlowResult flow = TraceCommand.write(flowInputs, flowOptions, flowInputs.manifest("demo trace", options), out);
-
-            report(root, out, start, modelDir, outDir, samples, accuracy, attribution, flow);
         }
         return 0;
     }
 
-    private static void report(ResultFolder root, PrintStream out, long start, Path modelDir, Path outDir, List<ShapesDataset.Entry> samples,
+    private static void report(ResultFolder root, PrintStream out, long start, Lvlm model, Path outDir, List<ShapesDataset.Entry> samples,
             Accuracy accuracy, AttributionResult attribution, FlowResult flow) {
         Report report = new Report("headlens demo: image-to-text information flow in the tiny LLaVA");
-        try (Lvlm model = Lvlm.load(modelDir)) {
-            report(report, model, accuracy, attribution, flow, samples);
-        }
+        report(report, model, accuracy, attribution, flow, samples);
         root.write("report.html", report.html());
         double seconds = (System.nanoTime() - start) / 1e9;
 

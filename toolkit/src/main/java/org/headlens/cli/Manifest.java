@@ -1,5 +1,12 @@
 package org.headlens.cli;
 
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonPrimitive;
+import com.google.gson.JsonSerializer;
+import org.headlens.interventions.Baseline;
+
 import ai.djl.engine.Engine;
 import com.google.gson.JsonObject;
 import java.nio.file.Path;
@@ -11,7 +18,16 @@ import org.headlens.results.ResultFolder;
  * every option), with which versions, and how long it took, so an appendix can be rebuilt.
  */
 final class Manifest {
+    /** Options as JSON; a baseline is recorded by its name, since an image baseline's pixels are not options. */
+    private static final Gson OPTIONS = new GsonBuilder().registerTypeHierarchyAdapter(Baseline.class,
+            (JsonSerializer<Baseline>) (baseline, type, context) -> new JsonPrimitive(baseline.label())).create();
+
     private Manifest() {
+    }
+
+    /** @return a record of options (attribution, flow) as JSON */
+    static JsonElement options(Object options) {
+        return OPTIONS.toJsonTree(options);
     }
 
     static JsonObject start(String command, Path model, Path data, Options options) {

@@ -55,7 +55,10 @@ final class TraceCommand implements Main.Command {
                 .withHeads(heads(options))
                 .withDropIncorrect(!options.flag("keep-incorrect"));
         RunInputs inputs = RunInputs.read(options);
-        FlowResult result = write(inputs, flowOptions, inputs.manifest("trace", options), out);
+        FlowResult result;
+        try (Lvlm model = Lvlm.load(inputs.model())) {
+            result = write(model, inputs, flowOptions, inputs.manifest("trace", options), out);
+        }
         Table summary = result.summary();
         String strongest = result.strongest();
         out.println();
@@ -72,26 +75,24 @@ final class TraceCommand implements Main.Command {
      *
      * @return the result
      */
-    static FlowResult write(RunInputs inputs, FlowOptions flowOptions, JsonObject manifest, PrintStream out) {
-        manifest.add("flow_options", new Gson().toJsonTree(flowOptions));
+    static FlowResult write(Lvlm model, RunInputs inputs, FlowOptions flowOptions, JsonObject manifest, PrintStream out) {
+        manifest.add("flow_options", Manifest.options(flowOptions));
         JsonObject identity = Manifest.identity(manifest, "flow_options");
         ResultFolder.check(inputs.out(), identity);
-        try (Lvlm model = Lvlm.load(inputs.model())) {
-            FlowTracer tracer = FlowTracer.of(model).options(flowOptions).prompt(inputs.prompt()).progress(out);
-            tracer.check(inputs.samples());
-            try (ResultFolder folder = ResultFolder.claim(inputs.out(), identity)) {
-                FlowResult result = tracer.run(inputs.samples(), folder);
-                folder.writeCsv("samples", result.samples());
-                folder.writeCsv("knockouts", result.knockouts());
-                folder.writeCsv("curves", result.curves());
-                folder.writeCsv("summary", result.summary());
-                manifest.addProperty("window_size", result.windowSize());
-                manifest.addProperty("samples_used", result.used().size());
-                manifest.addProperty("strongest", result.strongest());
-                Manifest.finish(manifest, result.seconds());
-                folder.writeJson("manifest.json", manifest);
-                return result;
-            }
+        FlowTracer tracer = FlowTracer.of(model).options(flowOptions).prompt(inputs.prompt()).progress(out);
+        tracer.check(inputs.samples());
+        try (ResultFolder folder = ResultFolder.claim(inputs.out(), identity)) {
+            FlowResult result = tracer.run(inputs.samples(), folder);
+            folder.writeCsv("samples", result.samples());
+            folder.writeCsv("knockouts", result.knockouts());
+            folder.writeCsv("curves", result.curves());
+            folder.writeCsv("summary", result.summary());
+            manifest.addProperty("window_size", result.windowSize());
+            manifest.addProperty("samples_used", result.used().size());
+            manifest.addProperty("strongest", result.strongest());
+            Manifest.finish(manifest, result.seconds());
+            folder.writeJson("manifest.json", manifest);
+            return result;
         }
     }
 
