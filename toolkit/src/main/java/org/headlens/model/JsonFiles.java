@@ -107,15 +107,21 @@ public final class JsonFiles {
      */
     static JsonElement parse(String text) throws Malformed {
         String body = text.startsWith("\uFEFF") ? text.substring(1) : text;
+        if (body.isBlank()) {
+            throw new Malformed("is empty, not JSON");
+        }
         JsonReader reader = new JsonReader(new StringReader(body));
         // lenient only so that NaN and Infinity are read: the field's reader refuses them by name
         reader.setStrictness(Strictness.LENIENT);
         try {
-            if (reader.peek() == JsonToken.END_DOCUMENT) {
-                throw new Malformed("is empty, not JSON");
-            }
             JsonElement value = read(reader, "", 0);
-            if (reader.peek() != JsonToken.END_DOCUMENT) {
+            boolean ended;
+            try {
+                ended = reader.peek() == JsonToken.END_DOCUMENT;
+            } catch (IOException | RuntimeException e) {
+                ended = false;
+            }
+            if (!ended) {
                 throw new Malformed("is not valid JSON: unexpected text after the end of the value, at " + where(reader));
             }
             return value;
