@@ -369,7 +369,10 @@ public record ModelConfig(
         }
 
         HeadlensException wrong(String key, String expected) {
-            return new HeadlensException(file + ": " + prefix + key + " is " + shorten(String.valueOf(json.get(key)))
+            JsonElement value = json.get(key);
+            // Python's json writes non-finite floats as bare NaN and Infinity; show them so
+            boolean special = value.isJsonPrimitive() && List.of("NaN", "Infinity", "-Infinity").contains(value.getAsString());
+            return new HeadlensException(file + ": " + prefix + key + " is " + (special ? value.getAsString() : shorten(String.valueOf(value)))
                     + ", expected " + expected);
         }
 
