@@ -194,7 +194,7 @@ public record ModelConfig(
                 f.positive("image_size", 224),
                 f.positive("patch_size", clip ? 32 : 16),
                 f.activation("hidden_act", clip ? "quick_gelu" : "gelu_pytorch_tanh", Ops.ACTIVATIONS),
-                f.positiveNumber("layer_norm_eps", clip ? 1e-5 : 1e-6));
+                f.epsilon("layer_norm_eps", clip ? 1e-5 : 1e-6));
         if (config.hiddenSize() % config.heads() != 0) {
             throw f.contradiction("hidden_size " + config.hiddenSize() + " is not a multiple of num_attention_heads " + config.heads());
         }
@@ -248,7 +248,7 @@ public record ModelConfig(
                 f.positive("intermediate_size", qwen ? 22016 : 11008),
                 f.positive("num_hidden_layers", 32),
                 heads, kvHeads, headDim,
-                f.positiveNumber("rms_norm_eps", 1e-6),
+                f.epsilon("rms_norm_eps", 1e-6),
                 f.positiveNumber("rope_theta", 10000.0),
                 linearFactor,
                 qwen || f.bool("attention_bias", false),
@@ -343,6 +343,18 @@ public record ModelConfig(
                     || List.of("NaN", "Infinity", "-Infinity").contains(element.getAsString()));
             if (!number || !Double.isFinite(value) || value <= 0) {
                 throw wrong(key, "a positive finite number");
+            }
+            return value;
+        }
+
+        /**
+         * A normalisation epsilon: positive and finite also in float32, where it is added (one
+         * that rounds to 0 lets a zero vector divide by zero; one beyond float32's range is infinite).
+         */
+        double epsilon(String key, double fallback) {
+            double value = positiveNumber(key, fallback);
+            if (!Float.isFinite((float) value) || (float) value == 0) {
+                throw wrong(key, "a positive number that float32 can hold");
             }
             return value;
         }

@@ -150,12 +150,15 @@ public final class Weights implements AutoCloseable {
         String what = (nonFinite[0] > 0 ? nonFinite[0] + " NaN" : "") + (nonFinite[0] > 0 && nonFinite[1] > 0 ? " and " : "")
                 + (nonFinite[1] > 0 ? nonFinite[1] + " infinite" : "") + " values";
         String dtype = index.entries().get(name).dtype();
-        if (tensor.getDataType() == DataType.FLOAT16 && !dtype.equals("F16")) {
+        DataType storedType = dtype.equals("F16") ? DataType.FLOAT16 : dtype.equals("F64") ? DataType.FLOAT64 : DataType.FLOAT32;
+        if (storedType != tensor.getDataType()) {
+            // finite as stored, infinite once narrowed: the compute type is too narrow, not the file wrong
             try (NDManager scope = tensor.getManager().newSubManager()) {
                 long[] stored = nonFinite(index.read(name, scope));
                 if (stored[0] == 0 && stored[1] == 0) {
                     throw new HeadlensException(index.file() + ": tensor " + SafeTensors.quote(name) + " holds " + what
-                            + " once converted to float16: its " + dtype + " values exceed float16's largest value, 65504; load it in float32");
+                            + " once converted to " + tensor.getDataType() + ": its " + dtype + " values exceed the range of "
+                            + tensor.getDataType() + "; load it in " + (tensor.getDataType() == DataType.FLOAT16 ? "float32" : "float64"));
                 }
             }
         }

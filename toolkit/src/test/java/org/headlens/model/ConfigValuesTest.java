@@ -39,6 +39,8 @@ class ConfigValuesTest {
         "text_config   | rms_norm_eps                | 0                    | a positive finite number",
         "text_config   | rms_norm_eps                | 1e999                | a positive finite number",
         "text_config   | rms_norm_eps                | \"1e-5\"             | a positive finite number",
+        "text_config   | rms_norm_eps                | 1e300                | a positive number that float32 can hold",
+        "vision_config | layer_norm_eps              | 1e-50                | a positive number that float32 can hold",
         "text_config   | rope_theta                  | NaN                  | a positive finite number",
         "text_config   | rope_theta                  | -Infinity            | a positive finite number",
         "text_config   | rope_theta                  | 0.0                  | a positive finite number",

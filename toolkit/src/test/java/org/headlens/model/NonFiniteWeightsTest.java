@@ -50,7 +50,18 @@ class NonFiniteWeightsTest {
         HeadlensException e = assertThrows(HeadlensException.class,
                 () -> Lvlm.load(folder, Lvlm.LoadOptions.defaults().withComputeType(DataType.FLOAT16)));
         assertEquals(folder.resolve("model.safetensors") + ": tensor '" + TENSOR + "' holds 1 infinite values once converted to float16:"
-                + " its F32 values exceed float16's largest value, 65504; load it in float32", e.getMessage());
+                + " its F32 values exceed the range of float16; load it in float32", e.getMessage());
+        Path wide = ModelCopies.withWeights(ModelCopies.TINY, dir.resolve("wide"), (manager, tensors) -> {
+            NDArray edited = tensors.get(TENSOR).toType(DataType.FLOAT64, false);
+            edited.set(new NDIndex("3, 5"), 1e300);
+            tensors.put(TENSOR, edited);
+        });
+        e = assertThrows(HeadlensException.class, () -> Lvlm.load(wide));
+        assertEquals(wide.resolve("model.safetensors") + ": tensor '" + TENSOR + "' holds 1 infinite values once converted to float32:"
+                + " its F64 values exceed the range of float32; load it in float64", e.getMessage());
+        try (Lvlm model = Lvlm.load(wide, Lvlm.LoadOptions.defaults().withComputeType(DataType.FLOAT64))) {
+            assertEquals(1e300, model.weights().get(TENSOR, 256, 128).getDouble(3, 5));
+        }
     }
 
     @Test
