@@ -209,8 +209,10 @@ public final class JsonFiles {
         return shorten(message.strip());
     }
 
+    /** Control characters (a key may hold a newline) replaced, so that the message stays one line. */
     private static String shorten(String text) {
-        return text.length() <= MAX_REASON ? text : text.substring(0, MAX_REASON) + "...";
+        String line = text.replaceAll("\\p{Cntrl}", "?");
+        return line.length() <= MAX_REASON ? line : line.substring(0, MAX_REASON) + "...";
     }
 
     /** Why a JSON text was refused, as one short line without the source's name. */
