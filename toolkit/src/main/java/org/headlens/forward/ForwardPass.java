@@ -57,6 +57,7 @@ public final class ForwardPass {
             throw new HeadlensException("an image was given but the prompt has no image placeholder (token id "
                     + config.imageTokenIndex() + ")");
         }
+        requireMemory(model, layout, pixelValues == null ? 1 : pixelValues.getShape().get(0), layout.length(), options);
         NDManager out = model.newScope();
         Map<String, NDArray> kept = new LinkedHashMap<>();
         try (NDScope scope = new NDScope(); NDManager work = model.newScope()) {
@@ -92,10 +93,64 @@ public final class ForwardPass {
      */
     public static NDArray finalLogitsForTraining(Lvlm model, NDManager work, long[] inputIds, NDArray pixelValues) {
         TokenLayout layout = TokenLayout.of(inputIds, model.config());
+        requireMemory(model, layout, pixelValues.getShape().get(0), layout.length(), ForwardOptions.logitsOnly());
         NDArray embeddings = embeddings(model, work, layout, pixelValues, ForwardOptions.logitsOnly(), null);
         NDArray logits = DecoderRun.run(model, work, embeddings, 0, layout, layout.length(), null,
                 DecoderRun.Interventions.none(model.config().text().layers()), null, ForwardOptions.logitsOnly(), false, true).logits();
         return logits.reshape(pixelValues.getShape().get(0), -1);
+    }
+
+    /**
+     * Refuses a pass whose largest intermediates cannot fit in this machine's memory, from sizes
+     * alone and before anything is allocated: a long prompt on a model with many heads needs
+     * heads x positions x positions attention scores per layer, which grows quadratically.
+     *
+     * @param model the model
+     * @param layout the prompt's layout
+     * @param batch rows computed at once
+     * @param queries query positions computed (the whole sequence, or the text after the image)
+     * @param options what the pass keeps
+     */
+    static void requireMemory(Lvlm model, TokenLayout layout, long batch, long queries, ForwardOptions options) {
+        ModelConfig config = model.config();
+        ModelConfig.TextConfig text = config.text();
+        long keys = layout.length();
+        if (queries * keys > Integer.MAX_VALUE - 8) {
+            throw new HeadlensException("the prompt is " + keys + " positions; attention over more than "
+                    + (long) Math.sqrt(Integer.MAX_VALUE) + " positions is not supported");
+        }
+        double bytes = model.computeType().getNumOfBytes();
+        // per layer: scores, their float32 copy for the softmax, the weights and the causal mask
+        double decoder = batch * (double) text.heads() * queries * keys * (3 * bytes + 8)
+                + batch * (double) queries * (3.0 * text.intermediateSize() + 8.0 * text.hiddenSize()) * bytes
+                + 4.0 * text.layers() * text.heads() * keys * text.headDim() * bytes
+                + batch * (double) (options.allPositions() ? queries : 1) * text.vocabSize() * 8;
+        if (options.attentions()) {
+            decoder += (double) text.layers() * text.heads() * queries * keys * bytes;
+        }
+        if (options.hiddenStates() || options.queryKeyValue()) {
+            decoder += 8.0 * text.layers() * batch * keys * Math.max(text.hiddenSize(), (long) text.heads() * text.headDim()) * bytes;
+        }
+        double vision = 0;
+        if (layout.hasImage()) {
+            ModelConfig.VisionConfig tower = config.vision();
+            double tokens = tower.tokens();
+            vision = batch * (tower.heads() * tokens * tokens * (3 * bytes + 4)
+                    + tokens * (3.0 * tower.intermediateSize() + 8.0 * tower.hiddenSize()) * bytes * (options.vision() ? tower.layers() : 1));
+        }
+        double needed = decoder + vision;
+        long available = physicalMemory();
+        if (available > 0 && needed > available) {
+            throw new HeadlensException(String.format(java.util.Locale.ROOT,
+                    "a forward pass over this prompt (%d positions, batch %d) needs about %.1f GB, more than this machine's %.1f GB of memory",
+                    keys, batch, needed / 1e9, available / 1e9));
+        }
+    }
+
+    /** @return the machine's (or container's) memory in bytes, or 0 when the JVM cannot tell */
+    private static long physicalMemory() {
+        var system = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return system instanceof com.sun.management.OperatingSystemMXBean os ? os.getTotalMemorySize() : 0;
     }
 
     /** Token embeddings with the projected image features spliced in at the image positions. */

@@ -79,6 +79,7 @@ public final class InterventionEngine implements AutoCloseable {
      * @return the engine
      */
     public static InterventionEngine prepare(Lvlm model, Prompt prompt, NDArray pixelValues, Baseline baseline, long batchBytes) {
+        ForwardPass.requireMemory(model, prompt.layout(), 1, prompt.layout().length(), ForwardOptions.logitsOnly());
         NDManager manager = model.newScope();
         try {
             NDArray pixels = pixelValues.toType(model.computeType(), true);
