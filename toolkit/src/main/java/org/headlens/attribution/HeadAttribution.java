@@ -29,6 +29,7 @@ import org.headlens.interventions.InterventionEngine;
 import org.headlens.forward.Prompt;
 import org.headlens.forward.TokenLayout;
 import org.headlens.metric.Answer;
+import org.headlens.metric.Metric;
 import org.headlens.model.Lvlm;
 import org.headlens.results.Progress;
 import org.headlens.results.ResultFolder;
@@ -228,8 +229,9 @@ public final class HeadAttribution {
         int answer = expected.token();
         double[] attention = attentionToImage(engine);
         float[] cleanLogits = engine.clean();
+        Metric.requireFinite(cleanLogits, "sample " + sample.id());
         double clean = options.metric().of(cleanLogits, answer);
-        double allAblated = options.metric().of(engine.allAblated(), answer);
+        double allAblated = metric(engine.allAblated(), answer, sample.id() + " with every head ablated");
         Random random = new Random(seedFor(sample.id()));
         List<HeadMask> masks = new ArrayList<>();
         for (int i = 0; i < options.masks() + options.heldOutMasks(); i++) {
@@ -238,7 +240,7 @@ public final class HeadAttribution {
         for (int h = 0; h < count; h++) {
             masks.add(HeadMask.ofIndices(grid, h));
         }
-        double[] metric = measureMasks(engine, masks, answer);
+        double[] metric = measureMasks(engine, masks, answer, sample.id());
         int fitted = options.masks();
         int heldOut = fitted + options.heldOutMasks();
         double[][] x = new double[heldOut][count];
@@ -304,7 +306,7 @@ public final class HeadAttribution {
                 masks.add(ablateTop);
             }
         }
-        double[] metric = measureMasks(engine, masks, answer);
+        double[] metric = measureMasks(engine, masks, answer, sample.id());
         List<SampleCurves.Point> points = new ArrayList<>();
         int i = 0;
         for (Ranking ranking : all) {
@@ -313,8 +315,8 @@ public final class HeadAttribution {
                 i += 2;
             }
         }
-        return new SampleCurves(sample.id(), options.metric().of(engine.clean(), answer),
-                options.metric().of(engine.allAblated(), answer), points);
+        return new SampleCurves(sample.id(), metric(engine.clean(), answer, sample.id()),
+                metric(engine.allAblated(), answer, sample.id() + " with every head ablated"), points);
     }
 
     /** @return distinct k from 0 to every head, at most {@code points} of them, evenly spread */
@@ -323,14 +325,23 @@ public final class HeadAttribution {
                 .map(i -> (int) Math.round(i * (double) heads / (Math.min(points, heads + 1) - 1))).distinct().toArray();
     }
 
-    private double[] measureMasks(InterventionEngine engine, List<HeadMask> masks, int answer) {
+    private double[] measureMasks(InterventionEngine engine, List<HeadMask> masks, int answer, String sample) {
         List<Intervention> interventions = masks.stream().map(Intervention::ablate).toList();
         float[][] logits = engine.finalLogits(interventions);
         double[] metric = new double[logits.length];
         for (int i = 0; i < logits.length; i++) {
+            if (!Metric.isFinite(logits[i])) {
+                Metric.requireFinite(logits[i], "sample " + sample + " with mask " + i + " (" + masks.get(i).count() + " heads ablated)");
+            }
             metric[i] = options.metric().of(logits[i], answer);
         }
         return metric;
+    }
+
+    /** The metric, or an error naming the sample (and the run) when its logits are not finite. */
+    private double metric(float[] logits, int answer, String what) {
+        Metric.requireFinite(logits, "sample " + what);
+        return options.metric().of(logits, answer);
     }
 
     /**

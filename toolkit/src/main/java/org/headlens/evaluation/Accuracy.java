@@ -8,6 +8,7 @@ import java.util.TreeMap;
 import org.headlens.HeadlensException;
 import org.headlens.data.ShapesDataset;
 import org.headlens.metric.Answer;
+import org.headlens.metric.Metric;
 import org.headlens.forward.ForwardPass;
 import org.headlens.forward.ForwardResult;
 import org.headlens.forward.Prompt;
@@ -50,13 +51,16 @@ public record Accuracy(Table samples) {
                         // all-zero pixel values: the processor's mean colour everywhere
                         blank = manager.zeros(pixels.getShape());
                     }
+                    float[] logits = finalLogits(model, question, pixels);
+                    Metric.requireFinite(logits, "sample " + entry.id());
+                    float[] blankLogits = finalLogits(model, question, blank);
+                    Metric.requireFinite(blankLogits, "sample " + entry.id() + " with a blank image");
                     table.stringColumn("sample").append(entry.id());
                     table.stringColumn("class").append(entry.shape());
                     table.stringColumn("style").append(entry.style());
-                    float[] logits = finalLogits(model, question, pixels);
                     table.stringColumn("answer").append(model.token(argMax(logits)));
                     table.booleanColumn("correct").append(answer.isPredicted(logits));
-                    table.booleanColumn("blank_correct").append(answer.isPredicted(finalLogits(model, question, blank)));
+                    table.booleanColumn("blank_correct").append(answer.isPredicted(blankLogits));
                 }
             }
         }

@@ -19,6 +19,7 @@ import org.headlens.data.TinyModel;
 import org.headlens.interventions.InterventionEngine;
 import org.headlens.forward.Prompt;
 import org.headlens.metric.Answer;
+import org.headlens.metric.Metric;
 import org.headlens.model.Lvlm;
 import org.headlens.results.Progress;
 import org.headlens.results.ResultFolder;
@@ -161,11 +162,15 @@ public final class FlowTracer {
             // knockouts leave the baseline unused; the mean over image positions costs no extra prefix run
             try (InterventionEngine engine = InterventionEngine.prepare(model, question, pixels, Baseline.meanOverImagePositions())) {
                 float[] cleanLogits = engine.clean();
+                Metric.requireFinite(cleanLogits, "sample " + sample.id());
                 float[][] knocked = engine.finalLogits(interventions);
                 List<SampleFlow.Point> points = new ArrayList<>();
                 int i = 0;
                 for (FlowPair pair : options.pairs()) {
                     for (int first : starts) {
+                        if (!Metric.isFinite(knocked[i])) {
+                            Metric.requireFinite(knocked[i], "sample " + sample.id() + " with " + pair.label() + " cut from layer " + first);
+                        }
                         points.add(new SampleFlow.Point(pair.label(), first, options.metric().of(knocked[i++], answer.token())));
                     }
                 }
@@ -201,10 +206,15 @@ public final class FlowTracer {
                 interventions.add(Intervention.knockout(new Knockout(patch, TokenGroup.SUFFIX_TEXT, every, heads)));
             }
             try (InterventionEngine engine = InterventionEngine.prepare(model, question, pixels, Baseline.meanOverImagePositions())) {
-                double clean = options.metric().of(engine.clean(), answer.token());
+                float[] cleanLogits = engine.clean();
+                Metric.requireFinite(cleanLogits, "sample " + sample.id());
+                double clean = options.metric().of(cleanLogits, answer.token());
                 float[][] knocked = engine.finalLogits(interventions);
                 double[] change = new double[knocked.length];
                 for (int p = 0; p < change.length; p++) {
+                    if (!Metric.isFinite(knocked[p])) {
+                        Metric.requireFinite(knocked[p], "sample " + sample.id() + " with patch " + p + " cut");
+                    }
                     change[p] = options.metric().of(knocked[p], answer.token()) - clean;
                 }
                 return new PatchEffects(sample.id(), side, clean, change);

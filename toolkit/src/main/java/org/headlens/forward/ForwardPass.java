@@ -73,6 +73,7 @@ public final class ForwardPass {
             throw new HeadlensException("an image was given but the prompt has no image placeholder (token id "
                     + model.config().imageTokenIndex() + ")");
         }
+        requireMemory(model, pass, Math.max(edits.rows(), pixelValues == null ? 1 : pixelValues.getShape().get(0)));
         NDManager owner = model.newScope();
         try (NDScope scope = new NDScope(); NDManager work = model.newScope()) {
             ActivationCache.Recorder vision = new ActivationCache.Recorder(pass.capture(), pass.from());
@@ -114,10 +115,68 @@ public final class ForwardPass {
      */
     public static NDArray finalLogitsForTraining(Lvlm model, NDManager work, long[] inputIds, NDArray pixelValues) {
         TokenLayout layout = TokenLayout.of(inputIds, model.config());
+        requireMemory(model, Pass.full(layout), pixelValues.getShape().get(0));
         NDArray image = imageEmbeddings(model, pixelValues.toType(model.computeType(), false),
                 new ActivationCache.Recorder(Capture.none(), 0));
         NDArray logits = DecoderRun.run(model, Pass.full(layout), embeddings(model, work, layout, image), LayerEdits.none()).logits();
         return logits.reshape(pixelValues.getShape().get(0), -1);
+    }
+
+    /**
+     * Refuses a pass whose largest intermediates cannot fit in this machine's memory, from sizes
+     * alone and before anything is allocated: a long prompt on a model with many heads needs
+     * heads x positions x positions attention scores per layer, which grows quadratically.
+     *
+     * @param model the model
+     * @param pass what runs and is kept
+     * @param batch rows computed at once
+     */
+    public static void requireMemory(Lvlm model, Pass pass, long batch) {
+        ModelConfig config = model.config();
+        ModelConfig.TextConfig text = config.text();
+        TokenLayout layout = pass.layout();
+        long keys = pass.length();
+        long queries = pass.queries();
+        if (queries * keys > Integer.MAX_VALUE - 8) {
+            throw new HeadlensException("the prompt is " + keys + " positions; attention over more than "
+                    + (long) Math.sqrt(Integer.MAX_VALUE) + " positions is not supported");
+        }
+        double bytes = model.computeType().getNumOfBytes();
+        Capture capture = pass.capture();
+        // per layer: scores, their float32 copy for the softmax, the weights and the causal mask
+        double decoder = batch * (double) text.heads() * queries * keys * (3 * bytes + 8)
+                + batch * (double) queries * (3.0 * text.intermediateSize() + 8.0 * text.hiddenSize()) * bytes
+                + 4.0 * text.layers() * text.heads() * keys * text.headDim() * bytes
+                + batch * (double) (pass.logits() == Pass.Logits.ALL ? queries : 1) * text.vocabSize() * 8;
+        if (capture.wantsAny(Site.Kind.ATTENTION_PATTERN)) {
+            decoder += (double) text.layers() * batch * text.heads() * queries * keys * bytes;
+        }
+        for (Site.Kind kind : Site.Kind.values()) {
+            if (kind.perLayer() && kind.inDecoder() && kind != Site.Kind.ATTENTION_PATTERN && capture.wantsAny(kind)) {
+                decoder += (double) text.layers() * batch * queries * Math.max(text.hiddenSize(), (long) text.heads() * text.headDim()) * bytes;
+            }
+        }
+        double vision = 0;
+        if (layout.hasImage() && pass.prefix() == null) {
+            ModelConfig.VisionConfig tower = config.vision();
+            double tokens = tower.tokens();
+            vision = batch * (tower.heads() * tokens * tokens * (3 * bytes + 4)
+                    + tokens * (3.0 * tower.intermediateSize() + 8.0 * tower.hiddenSize()) * bytes
+                    * (capture.wantsAny(Site.Kind.VISION_HIDDEN) ? tower.layers() : 1));
+        }
+        double needed = decoder + vision;
+        long available = physicalMemory();
+        if (available > 0 && needed > available) {
+            throw new HeadlensException(String.format(java.util.Locale.ROOT,
+                    "a forward pass over this prompt (%d positions, batch %d) needs about %.1f GB, more than this machine's %.1f GB of memory",
+                    keys, batch, needed / 1e9, available / 1e9));
+        }
+    }
+
+    /** @return the machine's (or container's) memory in bytes, or 0 when the JVM cannot tell */
+    private static long physicalMemory() {
+        var system = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return system instanceof com.sun.management.OperatingSystemMXBean os ? os.getTotalMemorySize() : 0;
     }
 
     /**

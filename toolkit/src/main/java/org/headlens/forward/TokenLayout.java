@@ -28,6 +28,13 @@ public record TokenLayout(long[] decoderIds, int imageStart, int imageLength) {
         long placeholder = config.imageTokenIndex();
         int expected = config.imageTokens();
         int[] at = IntStream.range(0, inputIds.length).filter(i -> inputIds[i] == placeholder).toArray();
+        long length = at.length == 1 ? inputIds.length - 1L + expected : inputIds.length;
+        int limit = config.text().maxPositions();
+        if (length > limit) {
+            long imageTokens = at.length == 1 ? expected : at.length;
+            throw new HeadlensException("the prompt is " + length + " positions (" + (length - imageTokens) + " text tokens and "
+                    + imageTokens + " image tokens), more than the model's text_config.max_position_embeddings of " + limit);
+        }
         if (at.length == 0) {
             return new TokenLayout(inputIds.clone(), inputIds.length, 0);
         }

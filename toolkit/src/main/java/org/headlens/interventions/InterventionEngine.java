@@ -83,6 +83,7 @@ public final class InterventionEngine implements AutoCloseable {
         if (!layout.hasImage()) {
             throw new HeadlensException("interventions on image-to-text flow need a prompt with an image");
         }
+        ForwardPass.requireMemory(model, Pass.full(layout), 1);
         NDManager manager = model.newScope();
         KeyValueCache clean = null;
         try {

@@ -51,10 +51,22 @@ public record Answer(String word, int token) {
         return decomposed.replaceAll("\\p{M}", "").toLowerCase(Locale.ROOT);
     }
 
-    /** @return true if the answer token has the largest logit */
+    /**
+     * Whether the model answers with this token: its logit is finite and strictly larger than
+     * every other. A tie is not an answer (a model whose logits are all equal, e.g. with all-zero
+     * weights, would otherwise be right about every sample), nor is a NaN, which compares false
+     * with everything.
+     *
+     * @param logits final-position logits
+     * @return true if the answer token alone has the largest logit
+     */
     public boolean isPredicted(float[] logits) {
+        float answer = logits[token];
+        if (!Float.isFinite(answer)) {
+            return false;
+        }
         for (int i = 0; i < logits.length; i++) {
-            if (logits[i] > logits[token]) {
+            if (i != token && !(answer > logits[i])) {
                 return false;
             }
         }

@@ -7,7 +7,6 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -112,10 +111,8 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
                     : new ImageProcessor(0, side, side, 2, 0, 0, 1 / 255.0, new double[] {0.5, 0.5, 0.5}, new double[] {0.5, 0.5, 0.5});
         }
         try {
-            JsonObject json = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
+            JsonObject json = JsonFiles.readObject(file, JsonFiles.MAX_CONFIG_BYTES);
             return fromJson(file, json, vision);
-        } catch (IOException e) {
-            throw new HeadlensException(file + ": cannot read (" + e.getMessage() + ")", e);
         } catch (HeadlensException e) {
             throw e;
         } catch (RuntimeException e) {

@@ -25,6 +25,9 @@ import org.headlens.HeadlensException;
  * }</pre>
  */
 public final class Lvlm implements AutoCloseable {
+    /** Tokenizers above this are refused before parsing; the largest real ones are about 35 MB. */
+    static final long MAX_TOKENIZER_BYTES = 256L * 1024 * 1024;
+
     private final Path folder;
     private final ModelConfig config;
     private final NDManager manager;
@@ -215,11 +218,20 @@ public final class Lvlm implements AutoCloseable {
             return null;
         }
         try {
+            long size = Files.size(file);
+            if (size > MAX_TOKENIZER_BYTES) {
+                throw new HeadlensException(file + ": is " + size + " bytes, more than the " + MAX_TOKENIZER_BYTES
+                        + " bytes accepted for a tokenizer");
+            }
             // LLaVA prompts spell the placeholder and role tokens out, so never truncate or pad.
             return HuggingFaceTokenizer.newInstance(file, Map.of("addSpecialTokens", "true", "truncation", "false",
                     "padding", "false", "maxLength", "1000000"));
+        } catch (HeadlensException e) {
+            throw e;
         } catch (IOException | RuntimeException e) {
-            throw new HeadlensException(file + ": cannot load tokenizer (" + e.getMessage() + ")", e);
+            String reason = String.valueOf(e.getMessage()).lines().findFirst().orElse("").replaceAll("\\p{Cntrl}", "?");
+            throw new HeadlensException(file + ": cannot load tokenizer ("
+                    + (reason.length() > 160 ? reason.substring(0, 160) + "..." : reason) + ")", e);
         }
     }
 

@@ -2,8 +2,6 @@ package org.headlens.model;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,6 +33,8 @@ public record ModelConfig(
     public static final Set<String> SUPPORTED_TOP = Set.of("llava");
     /** Vision tower types this version of headlens can build. */
     public static final Set<String> SUPPORTED_VISION = Set.of("clip_vision_model", "siglip_vision_model");
+    /** More image tokens than any vision tower makes (LLaVA-1.5: 577; a 1024-pixel SigLIP: 4096). */
+    static final int MAX_IMAGE_TOKENS = 1 << 20;
     /** Decoder types this version of headlens can build. */
     public static final Set<String> SUPPORTED_TEXT = Set.of("llama", "qwen2");
 
@@ -86,10 +86,11 @@ public record ModelConfig(
      * @param ropeLinearFactor position divisor of linear RoPE scaling (1 for none)
      * @param attentionBias whether q/k/v projections have biases (always for Qwen2)
      * @param tieWordEmbeddings whether lm_head shares the embedding matrix
+     * @param maxPositions {@code max_position_embeddings}: the longest sequence the model was made for
      */
     public record TextConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize, int layers,
             int heads, int keyValueHeads, int headDim, double rmsNormEps, double ropeTheta, double ropeLinearFactor,
-            boolean attentionBias, boolean tieWordEmbeddings) {
+            boolean attentionBias, boolean tieWordEmbeddings, int maxPositions) {
         /** @return query heads that share one key/value head */
         public int groupSize() {
             return heads / keyValueHeads;
@@ -107,18 +108,7 @@ public record ModelConfig(
         if (!Files.isRegularFile(file)) {
             throw new HeadlensException(file + ": not found; a model folder needs the config.json that save_pretrained writes");
         }
-        JsonObject json;
-        try {
-            JsonElement parsed = JsonParser.parseString(Files.readString(file));
-            if (!parsed.isJsonObject()) {
-                throw new HeadlensException(file + ": not a JSON object");
-            }
-            json = parsed.getAsJsonObject();
-        } catch (IOException e) {
-            throw new HeadlensException(file + ": cannot read (" + e.getMessage() + ")", e);
-        } catch (com.google.gson.JsonParseException e) {
-            throw new HeadlensException(file + ": not valid JSON (" + e.getMessage() + ")");
-        }
+        JsonObject json = JsonFiles.readObject(file, JsonFiles.MAX_CONFIG_BYTES);
         return parse(file, json);
     }
 
@@ -146,9 +136,13 @@ public record ModelConfig(
         if (layerElement == null || layerElement.isJsonNull()) {
             featureLayers = new int[] {-2};
         } else if (layerElement.isJsonArray()) {
-            featureLayers = new int[layerElement.getAsJsonArray().size()];
+            var array = layerElement.getAsJsonArray();
+            if (array.isEmpty() || array.size() > vision.layers() + 1) {
+                throw top.wrong("vision_feature_layer", "one to " + (vision.layers() + 1) + " layer indices");
+            }
+            featureLayers = new int[array.size()];
             for (int i = 0; i < featureLayers.length; i++) {
-                featureLayers[i] = layerElement.getAsJsonArray().get(i).getAsInt();
+                featureLayers[i] = top.integer(array.get(i), "vision_feature_layer", "a list of layer indices");
             }
         } else {
             featureLayers = new int[] {top.integer("vision_feature_layer", -2)};
@@ -166,7 +160,7 @@ public record ModelConfig(
                     + "' is not supported; supported: default, full");
         }
         return new ModelConfig(top.integer("image_token_index", 32000),
-                top.string("projector_hidden_act", "gelu"), featureLayers, strategy, vision, text);
+                top.activation("projector_hidden_act", "gelu", Ops.ACTIVATIONS), featureLayers, strategy, vision, text);
     }
 
     /** @return number of image tokens one image becomes in the decoder */
@@ -199,13 +193,18 @@ public record ModelConfig(
                 f.positive("num_channels", 3),
                 f.positive("image_size", 224),
                 f.positive("patch_size", clip ? 32 : 16),
-                f.string("hidden_act", clip ? "quick_gelu" : "gelu_pytorch_tanh"),
-                f.number("layer_norm_eps", clip ? 1e-5 : 1e-6));
+                f.activation("hidden_act", clip ? "quick_gelu" : "gelu_pytorch_tanh", Ops.ACTIVATIONS),
+                f.epsilon("layer_norm_eps", clip ? 1e-5 : 1e-6));
         if (config.hiddenSize() % config.heads() != 0) {
             throw f.contradiction("hidden_size " + config.hiddenSize() + " is not a multiple of num_attention_heads " + config.heads());
         }
         if (config.imageSize() % config.patchSize() != 0) {
             throw f.contradiction("image_size " + config.imageSize() + " is not a multiple of patch_size " + config.patchSize());
+        }
+        long side = config.patchesPerSide();
+        if (side * side + 1 > MAX_IMAGE_TOKENS) {
+            throw f.contradiction("image_size " + config.imageSize() + " and patch_size " + config.patchSize() + " make "
+                    + side * side + " patches, more than the " + MAX_IMAGE_TOKENS + " any vision tower uses");
         }
         return config;
     }
@@ -227,19 +226,20 @@ public record ModelConfig(
         if (heads % kvHeads != 0) {
             throw f.contradiction("num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
         }
-        String activation = f.string("hidden_act", "silu");
-        if (!activation.equals("silu")) {
-            throw f.contradiction("hidden_act '" + activation + "' is not supported for the decoder (supported: silu)");
+        if (headDim % 2 != 0) {
+            throw f.wrong("head_dim", "an even number (rotary embeddings rotate pairs of dimensions)");
         }
+        // the decoder's MLP is LLaMA's gated SiLU; transformers also calls SiLU "swish"
+        f.activation("hidden_act", "silu", List.of("silu", "swish"));
         double linearFactor = 1.0;
-        JsonObject scaling = f.object("rope_scaling");
-        if (scaling != null) {
-            String kind = scaling.has("rope_type") ? scaling.get("rope_type").getAsString()
-                    : scaling.has("type") ? scaling.get("type").getAsString() : "default";
+        JsonObject scalingJson = f.object("rope_scaling");
+        if (scalingJson != null) {
+            Fields scaling = new Fields(f.file, f.prefix + "rope_scaling.", scalingJson);
+            String kind = scaling.string("rope_type", scaling.string("type", "default"));
             if (kind.equals("linear")) {
-                linearFactor = scaling.get("factor").getAsDouble();
+                linearFactor = scaling.positiveNumber("factor", Double.NaN);
             } else if (!kind.equals("default")) {
-                throw f.contradiction("rope_scaling type '" + kind + "' is not supported (supported: none, linear)");
+                throw f.contradiction("rope_scaling type '" + Fields.shorten(kind) + "' is not supported (supported: none, linear)");
             }
         }
         return new TextConfig(type,
@@ -248,11 +248,12 @@ public record ModelConfig(
                 f.positive("intermediate_size", qwen ? 22016 : 11008),
                 f.positive("num_hidden_layers", 32),
                 heads, kvHeads, headDim,
-                f.number("rms_norm_eps", 1e-6),
-                f.number("rope_theta", 10000.0),
+                f.epsilon("rms_norm_eps", 1e-6),
+                f.positiveNumber("rope_theta", 10000.0),
                 linearFactor,
                 qwen || f.bool("attention_bias", false),
-                f.bool("tie_word_embeddings", false));
+                f.bool("tie_word_embeddings", false),
+                f.positive("max_position_embeddings", qwen ? 32768 : 2048));
     }
 
     /** Typed access to one JSON object with file-and-field error messages. */
@@ -285,26 +286,30 @@ public record ModelConfig(
             if (!has(key)) {
                 return fallback;
             }
-            try {
-                return json.get(key).getAsString();
-            } catch (RuntimeException e) {
+            JsonElement element = json.get(key);
+            if (!element.isJsonPrimitive() || !element.getAsJsonPrimitive().isString()) {
                 throw wrong(key, "a string");
             }
+            return element.getAsString();
         }
 
         int integer(String key, int fallback) {
             if (!has(key)) {
                 return fallback;
             }
-            try {
-                double value = json.get(key).getAsDouble();
-                if (value != Math.rint(value) || Math.abs(value) > Integer.MAX_VALUE) {
-                    throw wrong(key, "an integer");
-                }
-                return (int) value;
-            } catch (NumberFormatException | UnsupportedOperationException | IllegalStateException e) {
-                throw wrong(key, "an integer");
+            return integer(json.get(key), key, "an integer");
+        }
+
+        /** A whole number in int range, given as a JSON number (a quoted "12" is refused too). */
+        int integer(JsonElement element, String key, String expected) {
+            if (!element.isJsonPrimitive() || !element.getAsJsonPrimitive().isNumber()) {
+                throw wrong(key, expected);
             }
+            double value = element.getAsDouble();
+            if (value != Math.rint(value) || Math.abs(value) > Integer.MAX_VALUE) {
+                throw wrong(key, expected);
+            }
+            return (int) value;
         }
 
         int positive(String key, int fallback) {
@@ -315,30 +320,78 @@ public record ModelConfig(
             return value;
         }
 
-        double number(String key, double fallback) {
+        /**
+         * A positive finite number. Epsilons, RoPE's base and its scaling factor are divided by,
+         * square-rooted or raised to powers: 0, a negative value, NaN or infinity (which Python's
+         * json writes as NaN and Infinity) would make every activation NaN.
+         */
+        double positiveNumber(String key, double fallback) {
             if (!has(key)) {
+                if (Double.isNaN(fallback)) {
+                    throw new HeadlensException(file + ": " + prefix + key + " is missing");
+                }
                 return fallback;
             }
+            JsonElement element = json.get(key);
+            double value;
             try {
-                return json.get(key).getAsDouble();
+                value = element.getAsDouble();
             } catch (RuntimeException e) {
-                throw wrong(key, "a number");
+                throw wrong(key, "a positive finite number");
             }
+            boolean number = element.isJsonPrimitive() && (element.getAsJsonPrimitive().isNumber()
+                    || List.of("NaN", "Infinity", "-Infinity").contains(element.getAsString()));
+            if (!number || !Double.isFinite(value) || value <= 0) {
+                throw wrong(key, "a positive finite number");
+            }
+            return value;
+        }
+
+        /**
+         * A normalisation epsilon: positive and finite also in float32, where it is added (one
+         * that rounds to 0 lets a zero vector divide by zero; one beyond float32's range is infinite).
+         */
+        double epsilon(String key, double fallback) {
+            double value = positiveNumber(key, fallback);
+            if (!Float.isFinite((float) value) || (float) value == 0) {
+                throw wrong(key, "a positive number that float32 can hold");
+            }
+            return value;
+        }
+
+        /** An activation name from {@code supported}. */
+        String activation(String key, String fallback, List<String> supported) {
+            String name = string(key, fallback);
+            if (!supported.contains(name)) {
+                throw new HeadlensException(file + ": " + prefix + key + " '" + shorten(name) + "' is not a supported activation (supported: "
+                        + String.join(", ", supported) + ")");
+            }
+            return name;
         }
 
         boolean bool(String key, boolean fallback) {
             if (!has(key)) {
                 return fallback;
             }
-            try {
-                return json.get(key).getAsBoolean();
-            } catch (RuntimeException e) {
+            JsonElement element = json.get(key);
+            if (!element.isJsonPrimitive() || !element.getAsJsonPrimitive().isBoolean()) {
                 throw wrong(key, "true or false");
             }
+            return element.getAsBoolean();
         }
 
         HeadlensException wrong(String key, String expected) {
-            return new HeadlensException(file + ": " + prefix + key + " is " + json.get(key) + ", expected " + expected);
+            JsonElement value = json.get(key);
+            // Python's json writes non-finite floats as bare NaN and Infinity; show them so
+            boolean special = value.isJsonPrimitive() && List.of("NaN", "Infinity", "-Infinity").contains(value.getAsString());
+            return new HeadlensException(file + ": " + prefix + key + " is " + (special ? value.getAsString() : shorten(String.valueOf(value)))
+                    + ", expected " + expected);
+        }
+
+        /** A value for a one-line message: control characters replaced, cut when long. */
+        static String shorten(String text) {
+            String line = text.replaceAll("\\p{Cntrl}", "?");
+            return line.length() <= 80 ? line : line.substring(0, 80) + "...";
         }
 
         HeadlensException contradiction(String what) {

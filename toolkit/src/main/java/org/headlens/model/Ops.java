@@ -5,6 +5,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
+import java.util.List;
 
 /**
  * The few tensor functions the graph is made of, written once so that the vision tower, the
@@ -15,6 +16,10 @@ import ai.djl.nn.norm.LayerNorm;
  */
 public final class Ops {
     private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
+
+    /** Activation names {@link #activation} computes, as transformers spells them. */
+    public static final List<String> ACTIVATIONS = List.of("gelu", "quick_gelu", "gelu_pytorch_tanh", "gelu_new",
+            "gelu_fast", "silu", "swish");
 
     private Ops() {
     }
@@ -64,7 +69,7 @@ public final class Ops {
     /**
      * Applies an activation by its transformers name.
      *
-     * @param name {@code gelu}, {@code quick_gelu}, {@code gelu_pytorch_tanh}, {@code gelu_new}, {@code silu}
+     * @param name one of {@link #ACTIVATIONS}
      * @param x input
      * @return activated x
      */
@@ -84,7 +89,7 @@ public final class Ops {
                 return x.mul(Activation.sigmoid(x));
             default:
                 throw new org.headlens.HeadlensException("activation '" + name
-                        + "' is not supported (supported: gelu, quick_gelu, gelu_pytorch_tanh, gelu_new, silu)");
+                        + "' is not supported (supported: " + String.join(", ", ACTIVATIONS) + ")");
         }
     }
 

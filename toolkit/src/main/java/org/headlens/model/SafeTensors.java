@@ -2,12 +2,11 @@ package org.headlens.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -35,6 +34,13 @@ import org.headlens.HeadlensException;
  * the data section, match its dtype and shape exactly, and not overlap another range.
  */
 public final class SafeTensors {
+    /**
+     * Bytes of the file read at once. 64 MB keeps the number of native calls small (Qwen2-7B's
+     * 1 GB embedding table is 17 pieces) and the temporary direct buffers far below the JVM's
+     * direct-memory limit.
+     */
+    static final long CHUNK_BYTES = 64L * 1024 * 1024;
+
     /** Headers above this are refused: real checkpoints have headers of a few hundred KB. */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
@@ -105,13 +111,13 @@ public final class SafeTensors {
     private static SafeTensors parseHeader(Path file, byte[] headerBytes, long dataStart, long dataLength) {
         JsonObject json;
         try {
-            JsonElement parsed = JsonParser.parseString(new String(headerBytes, StandardCharsets.UTF_8));
+            JsonElement parsed = JsonFiles.parse(new String(headerBytes, StandardCharsets.UTF_8));
             if (!parsed.isJsonObject()) {
                 throw bad(file, "header is not a JSON object");
             }
             json = parsed.getAsJsonObject();
-        } catch (JsonParseException | IllegalStateException e) {
-            throw bad(file, "header is not valid JSON (" + firstLine(e.getMessage()) + ")");
+        } catch (JsonFiles.Malformed e) {
+            throw bad(file, "header " + e.getMessage());
         }
         Map<String, Entry> entries = new LinkedHashMap<>();
         Map<String, String> metadata = new LinkedHashMap<>();
@@ -127,60 +133,105 @@ public final class SafeTensors {
             }
             entries.put(name, parseEntry(file, name, field.getValue(), dataLength));
         }
-        List<Entry> byOffset = new ArrayList<>(entries.values());
-        byOffset.sort(Comparator.comparingLong(Entry::begin));
+        // Empty tensors occupy no bytes, so they overlap nothing wherever their offsets point;
+        // sorting by begin and then end makes the check independent of the header's order.
+        List<Entry> byOffset = new ArrayList<>();
+        for (Entry entry : entries.values()) {
+            if (entry.end() > entry.begin()) {
+                byOffset.add(entry);
+            }
+        }
+        byOffset.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end).thenComparing(Entry::name));
         for (int i = 1; i < byOffset.size(); i++) {
             Entry previous = byOffset.get(i - 1);
             Entry current = byOffset.get(i);
             if (current.begin() < previous.end()) {
-                throw bad(file, "tensors '" + previous.name() + "' and '" + current.name() + "' overlap in the data section");
+                throw bad(file, "tensors " + quote(previous.name()) + " and " + quote(current.name()) + " overlap in the data section");
             }
         }
         return new SafeTensors(file, dataStart, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(metadata));
     }
 
     private static Entry parseEntry(Path file, String name, JsonElement value, long dataLength) {
-        try {
-            JsonObject object = value.getAsJsonObject();
-            String dtype = object.get("dtype").getAsString();
-            int elementSize = elementSize(dtype);
-            if (elementSize < 0) {
-                throw bad(file, "tensor '" + name + "' has unsupported dtype " + dtype
-                        + " (supported: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)");
-            }
-            var shapeArray = object.get("shape").getAsJsonArray();
-            long[] shape = new long[shapeArray.size()];
-            long elements = 1;
-            for (int i = 0; i < shape.length; i++) {
-                shape[i] = shapeArray.get(i).getAsLong();
-                if (shape[i] < 0) {
-                    throw bad(file, "tensor '" + name + "' has a negative dimension");
-                }
-                elements = Math.multiplyExact(elements, shape[i]);
-            }
-            var offsets = object.get("data_offsets").getAsJsonArray();
-            if (offsets.size() != 2) {
-                throw bad(file, "tensor '" + name + "' has data_offsets with " + offsets.size() + " entries, expected 2");
-            }
-            long begin = offsets.get(0).getAsLong();
-            long end = offsets.get(1).getAsLong();
-            if (begin < 0 || end < begin || end > dataLength) {
-                throw bad(file, "tensor '" + name + "' has byte range [" + begin + ", " + end
-                        + ") outside the data section of " + dataLength + " bytes");
-            }
-            long expected = Math.multiplyExact(elements, (long) elementSize);
-            if (end - begin != expected) {
-                throw bad(file, "tensor '" + name + "' has " + (end - begin) + " bytes but its dtype " + dtype
-                        + " and shape " + java.util.Arrays.toString(shape) + " need " + expected);
-            }
-            return new Entry(name, dtype, shape, begin, end);
-        } catch (HeadlensException e) {
-            throw e;
-        } catch (ArithmeticException e) {
-            throw bad(file, "tensor '" + name + "' has a shape too large to address");
-        } catch (RuntimeException e) {
-            throw bad(file, "tensor '" + name + "' has a malformed header entry (needs dtype, shape and data_offsets)");
+        String tensor = "tensor " + quote(name);
+        if (!value.isJsonObject()) {
+            throw bad(file, tensor + " has a malformed header entry (needs dtype, shape and data_offsets)");
         }
+        JsonObject object = value.getAsJsonObject();
+        JsonElement dtypeElement = object.get("dtype");
+        if (dtypeElement == null || !dtypeElement.isJsonPrimitive() || !dtypeElement.getAsJsonPrimitive().isString()) {
+            throw bad(file, tensor + " has no dtype string");
+        }
+        String dtype = dtypeElement.getAsString();
+        int elementSize = elementSize(dtype);
+        if (elementSize < 0) {
+            throw bad(file, tensor + " has unsupported dtype " + shorten(dtype)
+                    + " (supported: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)");
+        }
+        JsonElement shapeElement = object.get("shape");
+        if (shapeElement == null || !shapeElement.isJsonArray()) {
+            throw bad(file, tensor + " has no shape array");
+        }
+        var shapeArray = shapeElement.getAsJsonArray();
+        long[] shape = new long[shapeArray.size()];
+        long elements = 1;
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = count(file, tensor + " dimension " + i, shapeArray.get(i));
+            elements = multiply(file, tensor, elements, shape[i]);
+        }
+        JsonElement offsetsElement = object.get("data_offsets");
+        if (offsetsElement == null || !offsetsElement.isJsonArray() || offsetsElement.getAsJsonArray().size() != 2) {
+            throw bad(file, tensor + " needs data_offsets [begin, end]");
+        }
+        var offsets = offsetsElement.getAsJsonArray();
+        long begin = count(file, tensor + " data_offsets begin", offsets.get(0));
+        long end = count(file, tensor + " data_offsets end", offsets.get(1));
+        if (end < begin || end > dataLength) {
+            throw bad(file, tensor + " has byte range [" + begin + ", " + end
+                    + ") outside the data section of " + dataLength + " bytes");
+        }
+        long expected = multiply(file, tensor, elements, elementSize);
+        if (end - begin != expected) {
+            throw bad(file, tensor + " has " + (end - begin) + " bytes but its dtype " + dtype
+                    + " and shape " + java.util.Arrays.toString(shape) + " need " + expected);
+        }
+        return new Entry(name, dtype, shape, begin, end);
+    }
+
+    /**
+     * A dimension or offset: a whole, non-negative number below 2^63, written as such. A
+     * fraction, an exponent or a quoted number is refused rather than rounded, and a value beyond
+     * 64 bits rather than wrapped.
+     */
+    private static long count(Path file, String what, JsonElement element) {
+        String text = element.isJsonPrimitive() ? element.getAsString() : element.toString();
+        if (!element.isJsonPrimitive() || !element.getAsJsonPrimitive().isNumber()) {
+            throw bad(file, what + " is " + shorten(text) + ", not a number");
+        }
+        if (text.startsWith("-")) {
+            throw bad(file, what + " is negative (" + shorten(text) + ")");
+        }
+        if (!text.matches("[0-9]+")) {
+            throw bad(file, what + " is " + shorten(text) + ", not a whole number");
+        }
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw bad(file, what + " is " + shorten(text) + ", beyond 64 bits");
+        }
+    }
+
+    private static long multiply(Path file, String tensor, long a, long b) {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            throw bad(file, tensor + " has a shape too large to address (its size in bytes exceeds 64 bits)");
+        }
+    }
+
+    private static String shorten(String text) {
+        String line = text.replaceAll("\\p{Cntrl}", "?");
+        return line.length() <= 40 ? line : line.substring(0, 40) + "...";
     }
 
     /** @return bytes per element of a safetensors dtype, or -1 if unsupported */
@@ -240,34 +291,113 @@ public final class SafeTensors {
     }
 
     /**
-     * Reads one tensor into native memory owned by {@code manager}, in its stored dtype.
+     * Reads one tensor into native memory owned by {@code manager}, in its stored dtype
+     * (bfloat16 widened exactly to float32).
      *
      * @param name tensor name
      * @param manager owner of the new array
      * @return the tensor
      */
     public NDArray read(String name, NDManager manager) {
+        return read(name, manager, null);
+    }
+
+    /**
+     * Reads one tensor into native memory owned by {@code manager}, converting a floating tensor
+     * to {@code floatType} piece by piece, so that the stored and the converted copy of a large
+     * tensor never need to be in memory at once.
+     *
+     * @param name tensor name
+     * @param manager owner of the new array
+     * @param floatType type of the result when the tensor is floating, or null to keep its type
+     * @return the tensor
+     */
+    public NDArray read(String name, NDManager manager, DataType floatType) {
+        return read(name, manager, floatType, CHUNK_BYTES);
+    }
+
+    /**
+     * Reads a tensor {@code chunkBytes} of the file at a time into one array that PyTorch owns.
+     * A direct buffer holds at most 2 GB, and PyTorch arrays made from one keep it alive, where
+     * it counts against the JVM's direct-memory limit (by default the heap size); reading through
+     * one small buffer that is copied into a PyTorch-allocated array avoids both limits.
+     */
+    NDArray read(String name, NDManager manager, DataType floatType, long chunkBytes) {
         Entry entry = entries.get(name);
         if (entry == null) {
-            throw new HeadlensException(file + ": no tensor named '" + name + "'");
+            throw new HeadlensException(file + ": no tensor named " + quote(name));
         }
-        long length = entry.end() - entry.begin();
+        boolean bfloat16 = entry.dtype().equals("BF16");
+        DataType stored = bfloat16 ? DataType.FLOAT32 : djlType(entry.dtype());
+        DataType target = floatType != null && stored.isFloating() ? floatType : stored;
+        int elementSize = elementSize(entry.dtype());
+        long elements = entry.size();
+        long perChunk = Math.max(1, chunkBytes / elementSize);
+        int stagingBytes = (int) Math.min(elements, perChunk) * elementSize;
+        NDArray flat = null;
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer buffer;
-            if (length > Integer.MAX_VALUE - 64) {
-                throw new HeadlensException(file + ": tensor '" + name + "' is over 2 GB; split the checkpoint into shards");
+            ByteBuffer staging = ByteBuffer.allocateDirect(Math.max(stagingBytes, 1)).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer widened = bfloat16 ? ByteBuffer.allocateDirect(Math.max(2 * stagingBytes, 1)).order(ByteOrder.LITTLE_ENDIAN) : null;
+            if (elements <= perChunk) {
+                // one piece: copied once out of the buffer, into memory PyTorch owns
+                ByteBuffer data = readPiece(channel, entry, 0, elements, staging, widened);
+                NDArray piece = manager.create(data, entry.djlShape(), stored);
+                try {
+                    NDArray owned = piece.getDataType() == target ? piece.duplicate() : piece.toType(target, false);
+                    owned.setName(name);
+                    return owned;
+                } finally {
+                    piece.close();
+                }
             }
-            buffer = ByteBuffer.allocateDirect((int) Math.max(length, 1)).order(ByteOrder.LITTLE_ENDIAN);
-            buffer.limit((int) length);
-            readFully(channel, buffer, dataStart + entry.begin());
-            buffer.flip();
-            NDArray array = entry.dtype().equals("BF16")
-                    ? manager.create(widenBfloat16(buffer), entry.djlShape(), DataType.FLOAT32)
-                    : manager.create(buffer, entry.djlShape(), djlType(entry.dtype()));
-            array.setName(name);
-            return array;
+            flat = allocate(manager, name, elements, target);
+            for (long first = 0; first < elements; first += perChunk) {
+                long count = Math.min(perChunk, elements - first);
+                ByteBuffer data = readPiece(channel, entry, first, count, staging, widened);
+                NDArray piece = manager.create(data, new Shape(count), stored);
+                NDArray typed = piece.getDataType() == target ? piece : piece.toType(target, false);
+                try {
+                    flat.set(new NDIndex().addSliceDim(first, first + count), typed);
+                } finally {
+                    typed.close();
+                    piece.close();
+                }
+            }
         } catch (IOException e) {
-            throw new HeadlensException(file + ": cannot read tensor '" + name + "' (" + e.getMessage() + ")", e);
+            if (flat != null) {
+                flat.close();
+            }
+            throw new HeadlensException(file + ": cannot read tensor " + quote(name) + " (" + e.getMessage() + ")", e);
+        } catch (RuntimeException e) {
+            if (flat != null) {
+                flat.close();
+            }
+            throw e;
+        }
+        NDArray array = flat.reshape(entry.djlShape());
+        if (array != flat) {
+            flat.close();
+        }
+        array.setName(name);
+        return array;
+    }
+
+    /** Reads {@code count} elements from element {@code first} on; bfloat16 is widened to float32. */
+    private ByteBuffer readPiece(FileChannel channel, Entry entry, long first, long count, ByteBuffer staging,
+            ByteBuffer widened) throws IOException {
+        int elementSize = elementSize(entry.dtype());
+        staging.clear().limit((int) (count * elementSize));
+        readFully(channel, staging, dataStart + entry.begin() + first * elementSize);
+        staging.flip();
+        return widened == null ? staging : widenBfloat16(staging, widened);
+    }
+
+    private NDArray allocate(NDManager manager, String name, long elements, DataType type) {
+        try {
+            return manager.create(new Shape(elements), type);
+        } catch (ai.djl.engine.EngineException e) {
+            throw new HeadlensException(file + ": cannot allocate " + elements * type.getNumOfBytes() + " bytes for tensor "
+                    + quote(name) + " (" + firstLine(e.getMessage()) + ")", e);
         }
     }
 
@@ -333,8 +463,8 @@ public final class SafeTensors {
      * bfloat16 is the top half of a float32, so widening is exact. It is done here because the
      * PyTorch engine of DJL 0.36 aborts the process when asked to hold a bfloat16 array.
      */
-    private static ByteBuffer widenBfloat16(ByteBuffer halves) {
-        ByteBuffer floats = ByteBuffer.allocateDirect(halves.remaining() * 2).order(ByteOrder.LITTLE_ENDIAN);
+    private static ByteBuffer widenBfloat16(ByteBuffer halves, ByteBuffer floats) {
+        floats.clear();
         while (halves.hasRemaining()) {
             floats.putInt((halves.getShort() & 0xffff) << 16);
         }
@@ -354,6 +484,19 @@ public final class SafeTensors {
 
     private static HeadlensException bad(Path file, String what) {
         return new HeadlensException(file + ": not a valid safetensors file: " + what);
+    }
+
+    /**
+     * A tensor name for a message: quoted, control characters replaced (a name may hold a newline
+     * and messages are one line) and cut when very long.
+     */
+    static String quote(String name) {
+        StringBuilder out = new StringBuilder("'");
+        for (int i = 0; i < name.length() && i < 200; i++) {
+            char c = name.charAt(i);
+            out.append(Character.isISOControl(c) ? '?' : c);
+        }
+        return out.append(name.length() > 200 ? "...'" : "'").toString();
     }
 
     private static String firstLine(String message) {

@@ -2,10 +2,11 @@ package org.headlens.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,24 +35,25 @@ import org.headlens.HeadlensException;
 public final class Weights implements AutoCloseable {
     /** File endings of pickle-based checkpoints, which are never opened. */
     public static final List<String> PICKLE_ENDINGS = List.of(".bin", ".pt", ".pth", ".ckpt", ".pkl");
+    /** Safetensors dtypes a weight may have; each is converted to the compute type. */
+    public static final Set<String> FLOATING_DTYPES = Set.of("F64", "F32", "F16", "BF16");
 
     private final Path folder;
     private final NDManager manager;
     private final Map<String, NDArray> tensors;
     private final Map<String, Path> sourceFile;
+    /** Tensors of the checkpoint that are not floating point, by canonical name, with their dtype. */
+    private final Map<String, String> notFloating;
 
     private final java.util.Random random;
 
-    private Weights(Path folder, NDManager manager, Map<String, NDArray> tensors, Map<String, Path> sourceFile) {
-        this(folder, manager, tensors, sourceFile, null);
-    }
-
     private Weights(Path folder, NDManager manager, Map<String, NDArray> tensors, Map<String, Path> sourceFile,
-            java.util.Random random) {
+            Map<String, String> notFloating, java.util.Random random) {
         this.folder = folder;
         this.manager = manager;
         this.tensors = tensors;
         this.sourceFile = sourceFile;
+        this.notFloating = notFloating;
         this.random = random;
     }
 
@@ -66,7 +68,7 @@ public final class Weights implements AutoCloseable {
      */
     public static Weights random(NDManager manager, long seed) {
         return new Weights(Path.of("(random weights)"), manager, new LinkedHashMap<>(), new LinkedHashMap<>(),
-                new java.util.Random(seed));
+                new LinkedHashMap<>(), new java.util.Random(seed));
     }
 
     private NDArray initialise(String name, long[] shape) {
@@ -104,25 +106,75 @@ public final class Weights implements AutoCloseable {
         List<Path> files = safetensorsFiles(folder);
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         Map<String, Path> sourceFile = new LinkedHashMap<>();
-        for (Path file : files) {
-            SafeTensors index = SafeTensors.open(file);
-            for (String name : index.entries().keySet()) {
-                String canonical = canonicalName(name);
-                if (tensors.containsKey(canonical)) {
-                    throw new HeadlensException(file + ": tensor '" + name + "' is also in " + sourceFile.get(canonical));
+        Map<String, String> notFloating = new LinkedHashMap<>();
+        try {
+            for (Path file : files) {
+                SafeTensors index = SafeTensors.open(file);
+                for (SafeTensors.Entry entry : index.entries().values()) {
+                    String name = entry.name();
+                    String canonical = canonicalName(name);
+                    if (sourceFile.containsKey(canonical)) {
+                        throw new HeadlensException(file + ": tensor " + SafeTensors.quote(name) + " is also in " + sourceFile.get(canonical));
+                    }
+                    sourceFile.put(canonical, file);
+                    if (!FLOATING_DTYPES.contains(entry.dtype())) {
+                        // integer buffers that older checkpoints carry (e.g. CLIP's position_ids) are
+                        // never weights; one that the graph asks for is refused by get()
+                        notFloating.put(canonical, entry.dtype());
+                        continue;
+                    }
+                    NDArray converted = index.read(name, manager, computeType);
+                    converted.setName(canonical);
+                    tensors.put(canonical, converted);
+                    requireFinite(index, name, converted);
                 }
-                NDArray stored = index.read(name, manager);
-                NDArray converted = stored;
-                if (stored.getDataType().isFloating() && stored.getDataType() != computeType) {
-                    converted = stored.toType(computeType, false);
-                    stored.close();
+            }
+        } catch (RuntimeException e) {
+            tensors.values().forEach(NDArray::close);
+            throw e;
+        }
+        return new Weights(folder, manager, tensors, sourceFile, notFloating, null);
+    }
+
+    /**
+     * Refuses a tensor that holds NaN or infinity, or whose values overflow the compute type: no
+     * forward pass through it gives numbers that mean anything. The sum of a tensor is finite only
+     * when every element is, so one reduction decides for almost every tensor; only a tensor
+     * whose sum is not finite is counted element by element.
+     */
+    private static void requireFinite(SafeTensors index, String name, NDArray tensor) {
+        long[] nonFinite = nonFinite(tensor);
+        if (nonFinite[0] == 0 && nonFinite[1] == 0) {
+            return;
+        }
+        String what = (nonFinite[0] > 0 ? nonFinite[0] + " NaN" : "") + (nonFinite[0] > 0 && nonFinite[1] > 0 ? " and " : "")
+                + (nonFinite[1] > 0 ? nonFinite[1] + " infinite" : "") + " values";
+        String dtype = index.entries().get(name).dtype();
+        DataType storedType = dtype.equals("F16") ? DataType.FLOAT16 : dtype.equals("F64") ? DataType.FLOAT64 : DataType.FLOAT32;
+        if (storedType != tensor.getDataType()) {
+            // finite as stored, infinite once narrowed: the compute type is too narrow, not the file wrong
+            try (NDManager scope = tensor.getManager().newSubManager()) {
+                long[] stored = nonFinite(index.read(name, scope));
+                if (stored[0] == 0 && stored[1] == 0) {
+                    throw new HeadlensException(index.file() + ": tensor " + SafeTensors.quote(name) + " holds " + what
+                            + " once converted to " + tensor.getDataType() + ": its " + dtype + " values exceed the range of "
+                            + tensor.getDataType() + "; load it in " + (tensor.getDataType() == DataType.FLOAT16 ? "float32" : "float64"));
                 }
-                converted.setName(canonical);
-                tensors.put(canonical, converted);
-                sourceFile.put(canonical, file);
             }
         }
-        return new Weights(folder, manager, tensors, sourceFile);
+        throw new HeadlensException(index.file() + ": tensor " + SafeTensors.quote(name) + " holds " + what
+                + "; a model with non-finite weights computes no meaningful numbers");
+    }
+
+    /** @return the number of NaN and of infinite elements */
+    private static long[] nonFinite(NDArray tensor) {
+        // the scope frees the reductions, which would otherwise live as long as the weights
+        try (NDScope scope = new NDScope()) {
+            if (tensor.isEmpty() || Double.isFinite(tensor.sum().toType(DataType.FLOAT64, false).getDouble())) {
+                return new long[2];
+            }
+            return new long[] {tensor.isNaN().countNonzero().getLong(), tensor.isInfinite().countNonzero().getLong()};
+        }
     }
 
     /**
@@ -175,39 +227,51 @@ public final class Weights implements AutoCloseable {
     }
 
     private static List<Path> shardsFromIndex(Path indexFile) {
-        JsonObject map;
-        try {
-            JsonObject json = JsonParser.parseString(Files.readString(indexFile)).getAsJsonObject();
-            map = json.getAsJsonObject("weight_map");
-            if (map == null) {
-                throw new HeadlensException(indexFile + ": no weight_map object");
-            }
-        } catch (IOException e) {
-            throw new HeadlensException(indexFile + ": cannot read (" + e.getMessage() + ")", e);
-        } catch (RuntimeException e) {
-            if (e instanceof HeadlensException) {
-                throw e;
-            }
-            throw new HeadlensException(indexFile + ": not a valid index (" + e.getMessage() + ")");
+        JsonObject json = JsonFiles.readObject(indexFile, JsonFiles.MAX_CONFIG_BYTES);
+        JsonElement mapElement = json.get("weight_map");
+        if (mapElement == null || !mapElement.isJsonObject()) {
+            throw new HeadlensException(indexFile + ": has no weight_map object");
         }
         Set<String> shardNames = new LinkedHashSet<>();
-        map.entrySet().forEach(entry -> shardNames.add(entry.getValue().getAsString()));
+        for (Map.Entry<String, JsonElement> entry : mapElement.getAsJsonObject().entrySet()) {
+            JsonElement value = entry.getValue();
+            if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString()) {
+                throw new HeadlensException(indexFile + ": weight_map entry " + SafeTensors.quote(entry.getKey())
+                        + " is " + shorten(value.toString()) + ", expected the file name of a shard");
+            }
+            shardNames.add(value.getAsString());
+        }
         List<Path> shards = new ArrayList<>();
         Path folder = indexFile.getParent();
         for (String name : shardNames) {
-            Path shard = folder.resolve(name).normalize();
-            if (!shard.startsWith(folder.normalize()) || name.contains("/") || name.contains("\\")) {
-                throw new HeadlensException(indexFile + ": shard '" + name + "' is not a file name inside the model folder");
+            if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals(".") || name.equals("..")
+                    || name.chars().anyMatch(Character::isISOControl)) {
+                throw new HeadlensException(indexFile + ": shard " + SafeTensors.quote(name) + " is not a file name inside the model folder");
+            }
+            // a name without separators, "." or "..", resolves to a file directly in the folder
+            Path shard;
+            try {
+                shard = folder.resolve(name);
+            } catch (java.nio.file.InvalidPathException e) {
+                throw new HeadlensException(indexFile + ": shard " + SafeTensors.quote(name) + " is not a file name inside the model folder");
             }
             if (isPickle(name)) {
                 throw refusePickle(shard);
             }
             if (!Files.isRegularFile(shard)) {
-                throw new HeadlensException(indexFile + ": names shard '" + name + "', which is missing from " + folder);
+                throw new HeadlensException(indexFile + ": names shard " + SafeTensors.quote(name) + ", which is missing from " + folder);
             }
             shards.add(shard);
         }
+        if (shards.isEmpty()) {
+            throw new HeadlensException(indexFile + ": weight_map names no shard");
+        }
         return shards;
+    }
+
+    private static String shorten(String text) {
+        String line = text.replaceAll("\\p{Cntrl}", "?");
+        return line.length() <= 60 ? line : line.substring(0, 60) + "...";
     }
 
     /**
@@ -244,6 +308,10 @@ public final class Weights implements AutoCloseable {
             tensors.put(name, initialise(name, shape));
         }
         NDArray tensor = tensors.get(name);
+        if (notFloating.containsKey(name)) {
+            throw new HeadlensException(sourceFile.get(name) + ": tensor " + SafeTensors.quote(name) + " has dtype "
+                    + notFloating.get(name) + ", expected a floating point type (" + String.join(", ", new TreeSet<>(FLOATING_DTYPES)) + ")");
+        }
         if (tensor == null) {
             throw new HeadlensException(folder + ": tensor '" + name + "' is missing from the weights");
         }
@@ -262,7 +330,7 @@ public final class Weights implements AutoCloseable {
      * @return the tensor or null
      */
     public NDArray optional(String name, long... shape) {
-        return tensors.containsKey(name) || random != null ? get(name, shape) : null;
+        return tensors.containsKey(name) || notFloating.containsKey(name) || random != null ? get(name, shape) : null;
     }
 
     /** @return true if the tensor exists */

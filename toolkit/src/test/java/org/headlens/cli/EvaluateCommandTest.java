@@ -3,9 +3,13 @@ package org.headlens.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.headlens.TestModels;
+import org.headlens.model.ModelCopies;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The shipped tiny model on the shipped evaluation split. */
 class EvaluateCommandTest {
@@ -44,5 +48,24 @@ class EvaluateCommandTest {
         }
         assertTrue(lines[lines.length - 2].startsWith("most frequent wrong answers: "), lines[lines.length - 2]);
         assertTrue(listed > 0 == accuracy < 1 && listed <= Math.round((1 - accuracy) * samples), lines[lines.length - 2]);
+    }
+
+    @Test
+    void brokenWeightsNeverScoreAndNonFiniteOnesAreRefusedInOneLine(@TempDir Path dir) {
+        Path data = dir.resolve("data");
+        TestModels.shapes(data, 8, 5);
+        Path zeros = ModelCopies.withWeights(ModelCopies.TINY, dir.resolve("zeros"), (manager, tensors) ->
+                tensors.replaceAll((name, tensor) -> tensor.zerosLike()));
+        VerifyModelCommandTest.Run run = VerifyModelCommandTest.run("evaluate", "--model", zeros.toString(), "--data", data.toString());
+        assertEquals(0, run.status(), run.out() + run.err());
+        assertTrue(run.out().strip().endsWith("evaluate: accuracy=0.0000 blank_accuracy=0.0000 samples=8"), run.out());
+
+        Path nan = ModelCopies.withWeights(ModelCopies.TINY, dir.resolve("nan"), (manager, tensors) ->
+                tensors.put("language_model.model.norm.weight", tensors.get("language_model.model.norm.weight").mul(Float.NaN)));
+        run = VerifyModelCommandTest.run("evaluate", "--model", nan.toString(), "--data", data.toString());
+        assertEquals(2, run.status(), run.out() + run.err());
+        assertEquals("headlens evaluate: " + nan.resolve("model.safetensors") + ": tensor 'language_model.model.norm.weight' holds 128 NaN values;"
+                + " a model with non-finite weights computes no meaningful numbers", run.err().strip());
+        assertTrue(!run.out().contains("accuracy="), run.out());
     }
 }
