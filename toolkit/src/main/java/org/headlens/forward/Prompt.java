@@ -63,6 +63,18 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
      *
      * @param model the model
      * @param inputIds ids with an image placeholder
+     * @param image the preprocessed image, whose grid decides the image token count and position ids
+     * @return the prompt
+     */
+    public static Prompt ofIds(Lvlm model, long[] inputIds, org.headlens.model.ImageInput image) {
+        return new Prompt(inputIds.clone(), TokenLayout.of(inputIds, model, image), 0, null);
+    }
+
+    /**
+     * A prompt from token ids for a family whose image size is fixed (LLaVA-1.5).
+     *
+     * @param model the model
+     * @param inputIds token ids
      * @return the prompt
      */
     public static Prompt ofIds(Lvlm model, long[] inputIds) {

@@ -38,6 +38,7 @@ public final class Lvlm implements AutoCloseable {
     private final LanguageModel languageModel;
     private final ImageProcessor imageProcessor;
     private final HuggingFaceTokenizer tokenizer;
+    private final Family family;
 
     /**
      * How to load a model.
@@ -65,11 +66,19 @@ public final class Lvlm implements AutoCloseable {
         this.manager = manager;
         this.weights = weights;
         this.computeType = computeType;
-        this.visionTower = new VisionTower(config.vision(), weights);
-        this.projector = new Projector(config, weights);
         this.languageModel = new LanguageModel(config.text(), weights);
-        this.imageProcessor = imageProcessor;
         this.tokenizer = tokenizer;
+        if (config.family().equals("qwen2_vl")) {
+            this.visionTower = null;
+            this.projector = null;
+            this.imageProcessor = null;
+            this.family = new Qwen2VlFamily(config, Qwen2VlImageProcessor.read(folder, config.vision()), weights);
+        } else {
+            this.visionTower = new VisionTower(config.vision(), weights);
+            this.projector = new Projector(config, weights);
+            this.imageProcessor = imageProcessor;
+            this.family = new LlavaFamily(config, imageProcessor, visionTower, projector);
+        }
     }
 
     /**
@@ -98,7 +107,7 @@ public final class Lvlm implements AutoCloseable {
             throw new HeadlensException("compute type " + type + " is not supported; use float32 (default), float16 or float64");
         }
         ModelConfig config = ModelConfig.read(folder);
-        ImageProcessor processor = ImageProcessor.read(folder, config.vision());
+        ImageProcessor processor = config.family().equals("llava") ? ImageProcessor.read(folder, config.vision()) : null;
         NDManager manager = NDManager.newBaseManager(options.device(), "PyTorch");
         try {
             Weights weights = Weights.load(folder, manager, type);
@@ -250,14 +259,38 @@ public final class Lvlm implements AutoCloseable {
         return computeType;
     }
 
-    /** @return the vision tower */
+    /** @return the vision tower (LLaVA-1.5; other families keep theirs in {@link #family()}) */
     public VisionTower visionTower() {
-        return visionTower;
+        return llavaOnly(visionTower, "vision tower");
     }
 
-    /** @return the projector */
+    /** @return the projector (LLaVA-1.5; other families keep theirs in {@link #family()}) */
     public Projector projector() {
-        return projector;
+        return llavaOnly(projector, "projector");
+    }
+
+    /** @return what this model's family does differently: image processor, vision side, position ids, chat roles */
+    public Family family() {
+        return family;
+    }
+
+    /**
+     * Preprocesses an image with the family's image processor.
+     *
+     * @param manager owner of the result
+     * @param image the image
+     * @return pixel values and grid
+     */
+    public ImageInput preprocess(NDManager manager, java.awt.image.BufferedImage image) {
+        return family.preprocess(manager, image);
+    }
+
+    private <T> T llavaOnly(T part, String what) {
+        if (part == null) {
+            throw new HeadlensException(folder + ": a " + config.family() + " model has no LLaVA-1.5 " + what
+                    + "; use model.family() and model.preprocess(...)");
+        }
+        return part;
     }
 
     /** @return the decoder */
@@ -267,7 +300,7 @@ public final class Lvlm implements AutoCloseable {
 
     /** @return the image processor (from preprocessor_config.json, or the tower's default) */
     public ImageProcessor imageProcessor() {
-        return imageProcessor;
+        return llavaOnly(imageProcessor, "image processor");
     }
 
     /** @return the weights by name */

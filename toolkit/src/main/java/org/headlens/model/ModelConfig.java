@@ -20,6 +20,8 @@ import org.headlens.HeadlensException;
  * @param visionFeatureSelectStrategy {@code default} (drop the CLS token) or {@code full}
  * @param vision the vision tower's config
  * @param text the decoder's config
+ * @param family the family ({@code llava} or {@code qwen2_vl}), which decides the vision side
+ *     and the position ids ({@link Family})
  */
 public record ModelConfig(
         long imageTokenIndex,
@@ -27,12 +29,13 @@ public record ModelConfig(
         int[] visionFeatureLayers,
         String visionFeatureSelectStrategy,
         VisionConfig vision,
-        TextConfig text) {
+        TextConfig text,
+        String family) {
 
     /** Model types this version of headlens can build. */
-    public static final Set<String> SUPPORTED_TOP = Set.of("llava");
+    public static final Set<String> SUPPORTED_TOP = Set.of("llava", "qwen2_vl");
     /** Vision tower types this version of headlens can build. */
-    public static final Set<String> SUPPORTED_VISION = Set.of("clip_vision_model", "siglip_vision_model");
+    public static final Set<String> SUPPORTED_VISION = Set.of("clip_vision_model", "siglip_vision_model", "qwen2_vl");
     /** More image tokens than any vision tower makes (LLaVA-1.5: 577; a 1024-pixel SigLIP: 4096). */
     static final int MAX_IMAGE_TOKENS = 1 << 20;
     /** Decoder types this version of headlens can build. */
@@ -51,9 +54,13 @@ public record ModelConfig(
      * @param patchSize patch side in pixels
      * @param activation MLP activation name as in transformers
      * @param layerNormEps LayerNorm epsilon
+     * @param temporalPatchSize frames per patch (Qwen2-VL; 1 otherwise)
+     * @param spatialMergeSize patches merged per side into one token (Qwen2-VL; 1 otherwise)
+     * @param outputSize width of the merger's output (Qwen2-VL; 0 otherwise)
      */
     public record VisionConfig(String modelType, int hiddenSize, int intermediateSize, int layers, int heads,
-            int channels, int imageSize, int patchSize, String activation, double layerNormEps) {
+            int channels, int imageSize, int patchSize, String activation, double layerNormEps,
+            int temporalPatchSize, int spatialMergeSize, int outputSize) {
         /** @return true for CLIP (CLS token, pre-LayerNorm, conv without bias) */
         public boolean isClip() {
             return modelType.equals("clip_vision_model");
@@ -87,10 +94,12 @@ public record ModelConfig(
      * @param attentionBias whether q/k/v projections have biases (always for Qwen2)
      * @param tieWordEmbeddings whether lm_head shares the embedding matrix
      * @param maxPositions {@code max_position_embeddings}: the longest sequence the model was made for
+     * @param mropeSection frequencies per position axis (t, h, w) of multi-axis RoPE (Qwen2-VL's
+     *     {@code mrope_section}), or an empty array for ordinary one-axis RoPE
      */
     public record TextConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize, int layers,
             int heads, int keyValueHeads, int headDim, double rmsNormEps, double ropeTheta, double ropeLinearFactor,
-            boolean attentionBias, boolean tieWordEmbeddings, int maxPositions) {
+            boolean attentionBias, boolean tieWordEmbeddings, int maxPositions, List<Integer> mropeSection) {
         /** @return query heads that share one key/value head */
         public int groupSize() {
             return heads / keyValueHeads;
@@ -126,6 +135,9 @@ public record ModelConfig(
             throw new HeadlensException(file + ": model_type '" + modelType + "' is not supported; supported: "
                     + SUPPORTED_TOP + " with vision towers " + SUPPORTED_VISION + " and decoders " + SUPPORTED_TEXT);
         }
+        if (modelType.equals("qwen2_vl")) {
+            return qwen2Vl(file, json, top);
+        }
         JsonObject visionJson = top.object("vision_config");
         VisionConfig vision = visionJson == null ? llavaDefaultVision() : vision(new Fields(file, "vision_config.", visionJson));
         JsonObject textJson = top.object("text_config");
@@ -160,11 +172,57 @@ public record ModelConfig(
                     + "' is not supported; supported: default, full");
         }
         return new ModelConfig(top.integer("image_token_index", 32000),
-                top.activation("projector_hidden_act", "gelu", Ops.ACTIVATIONS), featureLayers, strategy, vision, text);
+                top.activation("projector_hidden_act", "gelu", Ops.ACTIVATIONS), featureLayers, strategy, vision, text, "llava");
     }
 
-    /** @return number of image tokens one image becomes in the decoder */
+    /**
+     * Qwen2-VL keeps the decoder's fields at the top level of its config (Qwen2VLConfig, v4.45),
+     * with its own defaults, and its vision tower under {@code vision_config}.
+     */
+    private static ModelConfig qwen2Vl(Path file, JsonObject json, Fields top) {
+        JsonObject textJson = json.deepCopy();
+        Object[][] defaults = {{"vocab_size", 152064}, {"hidden_size", 8192}, {"intermediate_size", 29568},
+            {"num_hidden_layers", 80}, {"num_attention_heads", 64}, {"num_key_value_heads", 8}, {"rms_norm_eps", 1e-5},
+            {"rope_theta", 1000000.0}, {"max_position_embeddings", 32768}};
+        for (Object[] entry : defaults) {
+            if (!textJson.has((String) entry[0]) || textJson.get((String) entry[0]).isJsonNull()) {
+                textJson.addProperty((String) entry[0], (Number) entry[1]);
+            }
+        }
+        textJson.addProperty("model_type", "qwen2");
+        TextConfig text = text(new Fields(file, "", textJson));
+        if (text.mropeSection().isEmpty()) {
+            throw new HeadlensException(file + ": rope_scaling.mrope_section is missing; Qwen2-VL's decoder needs it");
+        }
+        JsonObject visionJson = top.object("vision_config");
+        Fields v = new Fields(file, "vision_config.", visionJson == null ? new JsonObject() : visionJson);
+        int embed = v.positive("embed_dim", 1280);
+        int heads = v.positive("num_heads", 16);
+        int ratio = v.positive("mlp_ratio", 4);
+        int patch = v.positive("patch_size", 14);
+        int merge = v.positive("spatial_merge_size", 2);
+        VisionConfig vision = new VisionConfig("qwen2_vl", embed, embed * ratio, v.positive("depth", 32), heads,
+                v.positive("in_channels", 3), patch * merge, patch, v.activation("hidden_act", "quick_gelu", Ops.ACTIVATIONS),
+                1e-6, v.positive("temporal_patch_size", 2), merge, v.positive("hidden_size", 3584));
+        if (embed % heads != 0 || (embed / heads) % 4 != 0) {
+            throw v.contradiction("embed_dim " + embed + " over num_heads " + heads
+                    + " must give a head width divisible by 4 (2-D rotary embeddings rotate rows and columns)");
+        }
+        if (vision.outputSize() != text.hiddenSize()) {
+            throw v.contradiction("hidden_size " + vision.outputSize() + " (the merger's output) differs from the decoder's hidden_size "
+                    + text.hiddenSize());
+        }
+        return new ModelConfig(top.integer("image_token_id", 151655), "gelu", new int[] {-1}, "full", vision, text, "qwen2_vl");
+    }
+
+    /**
+     * @return number of image tokens one image becomes in the decoder, for a family whose image
+     *     size is fixed (LLaVA-1.5); the others depend on the image ({@link Family#imageTokens})
+     */
     public int imageTokens() {
+        if (!family.equals("llava")) {
+            throw new HeadlensException(family + " models take a number of image tokens that depends on the image's size");
+        }
         return strategyDropsFirst() ? vision.tokens() - 1 : vision.tokens();
     }
 
@@ -175,7 +233,7 @@ public record ModelConfig(
 
     // LlavaConfig builds this CLIP config when vision_config is absent (the LLaVA-1.5 tower).
     private static VisionConfig llavaDefaultVision() {
-        return new VisionConfig("clip_vision_model", 1024, 4096, 24, 16, 3, 336, 14, "quick_gelu", 1e-5);
+        return new VisionConfig("clip_vision_model", 1024, 4096, 24, 16, 3, 336, 14, "quick_gelu", 1e-5, 1, 1, 0);
     }
 
     private static VisionConfig vision(Fields f) {
@@ -194,7 +252,7 @@ public record ModelConfig(
                 f.positive("image_size", 224),
                 f.positive("patch_size", clip ? 32 : 16),
                 f.activation("hidden_act", clip ? "quick_gelu" : "gelu_pytorch_tanh", Ops.ACTIVATIONS),
-                f.epsilon("layer_norm_eps", clip ? 1e-5 : 1e-6));
+                f.epsilon("layer_norm_eps", clip ? 1e-5 : 1e-6), 1, 1, 0);
         if (config.hiddenSize() % config.heads() != 0) {
             throw f.contradiction("hidden_size " + config.hiddenSize() + " is not a multiple of num_attention_heads " + config.heads());
         }
@@ -232,11 +290,20 @@ public record ModelConfig(
         // the decoder's MLP is LLaMA's gated SiLU; transformers also calls SiLU "swish"
         f.activation("hidden_act", "silu", List.of("silu", "swish"));
         double linearFactor = 1.0;
+        List<Integer> mropeSection = List.of();
         JsonObject scalingJson = f.object("rope_scaling");
         if (scalingJson != null) {
             Fields scaling = new Fields(f.file, f.prefix + "rope_scaling.", scalingJson);
             String kind = scaling.string("rope_type", scaling.string("type", "default"));
-            if (kind.equals("linear")) {
+            if (scaling.has("mrope_section")) {
+                mropeSection = mropeSection(scaling, headDim);
+            }
+            if (kind.equals("mrope")) {
+                // Qwen2VLConfig rewrites 'mrope' to 'default'; the section is what matters
+                if (mropeSection.isEmpty()) {
+                    throw scaling.wrong("type", "'mrope' together with an mrope_section");
+                }
+            } else if (kind.equals("linear")) {
                 linearFactor = scaling.positiveNumber("factor", Double.NaN);
             } else if (!kind.equals("default")) {
                 throw f.contradiction("rope_scaling type '" + Fields.shorten(kind) + "' is not supported (supported: none, linear)");
@@ -253,7 +320,29 @@ public record ModelConfig(
                 linearFactor,
                 qwen || f.bool("attention_bias", false),
                 f.bool("tie_word_embeddings", false),
-                f.positive("max_position_embeddings", qwen ? 32768 : 2048));
+                f.positive("max_position_embeddings", qwen ? 32768 : 2048),
+                mropeSection);
+    }
+
+    /** Three positive counts (t, h, w) that add up to half the head width. */
+    private static List<Integer> mropeSection(Fields scaling, int headDim) {
+        JsonElement element = scaling.json.get("mrope_section");
+        if (!element.isJsonArray() || element.getAsJsonArray().size() != 3) {
+            throw scaling.wrong("mrope_section", "three frequency counts (temporal, height, width)");
+        }
+        int[] section = new int[3];
+        int sum = 0;
+        for (int i = 0; i < 3; i++) {
+            section[i] = scaling.integer(element.getAsJsonArray().get(i), "mrope_section", "three non-negative integers");
+            if (section[i] < 0) {
+                throw scaling.wrong("mrope_section", "three non-negative integers");
+            }
+            sum += section[i];
+        }
+        if (sum != headDim / 2) {
+            throw scaling.wrong("mrope_section", "counts that add up to half the head width (" + headDim / 2 + ")");
+        }
+        return List.of(section[0], section[1], section[2]);
     }
 
     /** Typed access to one JSON object with file-and-field error messages. */
@@ -405,6 +494,6 @@ public record ModelConfig(
         parts.add(vision.modelType() + " " + vision.layers() + " layers x " + vision.hiddenSize());
         parts.add(text.modelType() + " " + text.layers() + " layers x " + text.hiddenSize()
                 + " (" + text.heads() + " heads, " + text.keyValueHeads() + " key/value heads)");
-        return String.join(" -> ", parts) + ", " + imageTokens() + " image tokens";
+        return String.join(" -> ", parts) + ", " + (family.equals("llava") ? imageTokens() + " image tokens" : "image tokens by image size");
     }
 }
