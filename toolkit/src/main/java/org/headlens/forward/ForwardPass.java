@@ -222,7 +222,7 @@ public final class ForwardPass {
         if (output.features() != null) {
             recorder.offer(Site.visionFeatures(), output.features());
         }
-        recorder.offer(Site.projectorOutput(), output.embeddings());
+        recorder.offer(Site.projectorOutput(), output.projected());
         return output.embeddings();
     }
 }

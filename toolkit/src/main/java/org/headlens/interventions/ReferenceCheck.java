@@ -103,7 +103,7 @@ public final class ReferenceCheck {
                     throw new HeadlensException(file + ": " + mask + " has padding; headlens runs one unpadded prompt at a time");
                 }
             }
-            long[] grid = reference.entries().containsKey("image_grid_thw") ? longs(reference, "image_grid_thw", manager) : null;
+            long[] grid = grid(reference, manager);
             ImageInput image = pixels == null ? null : model.family().input(pixels, grid);
             Pass everything = Pass.full(TokenLayout.of(inputIds, model, image)).capture(Capture.everything()).logitsAt(Pass.Logits.ALL);
             try (ForwardResult result = ForwardPass.run(model, everything, pixels, LayerEdits.none())) {
@@ -120,6 +120,11 @@ public final class ReferenceCheck {
                                     new ai.djl.ndarray.types.Shape(positions.length, 1, positions[0].length));
                         }
                         rows.add(compare(name, reference.read(name, manager), actual));
+                    } else if (name.equals("image_features_packed") && result.layout().hasImage()) {
+                        // LLaVA-NeXT's packed tiles are exactly what fills the image positions
+                        TokenLayout layout = result.layout();
+                        rows.add(compare(name, reference.read(name, manager), result.cache().get(Site.embeddings())
+                                .get(new ai.djl.ndarray.index.NDIndex(":, {}:{}, :", layout.imageStart(), layout.imageEnd()))));
                     } else if (name.equals("logits")) {
                         rows.add(compare(name, reference.read(name, manager), result.logits()));
                     } else {
@@ -209,7 +214,7 @@ public final class ReferenceCheck {
             long[] inputIds = longs(reference, "input_ids", manager);
             NDArray pixels = reference.read("pixel_values", manager);
             NDArray baseline = reference.read("pixel_values_baseline", manager);
-            long[] grid = reference.entries().containsKey("image_grid_thw") ? longs(reference, "image_grid_thw", manager) : null;
+            long[] grid = grid(reference, manager);
             Prompt prompt = Prompt.ofIds(model, inputIds, model.family().input(pixels, grid));
             try (InterventionEngine engine = InterventionEngine.prepare(model, prompt, pixels, Baseline.image(baseline))) {
                 List<String> names = new ArrayList<>();
@@ -271,6 +276,16 @@ public final class ReferenceCheck {
             case "inputs_embeds_merged" -> Site.embeddings();
             default -> null;
         };
+    }
+
+    /** The image's grid as the family reads it: Qwen2-VL's image_grid_thw, LLaVA-NeXT's image_sizes, or none. */
+    private static long[] grid(SafeTensors reference, NDManager manager) {
+        for (String name : List.of("image_grid_thw", "image_sizes")) {
+            if (reference.entries().containsKey(name)) {
+                return longs(reference, name, manager);
+            }
+        }
+        return null;
     }
 
     private static long[] longs(SafeTensors reference, String name, NDManager manager) {

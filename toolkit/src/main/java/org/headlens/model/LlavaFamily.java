@@ -70,7 +70,8 @@ final class LlavaFamily implements Family {
         if (config.strategyDropsFirst()) {
             features = features.get(new NDIndex(":, 1:, :"));
         }
-        return new VisionOutput(hidden, features, projector.project(features));
+        NDArray projected = projector.project(features);
+        return new VisionOutput(hidden, features, projected, projected);
     }
 
     @Override

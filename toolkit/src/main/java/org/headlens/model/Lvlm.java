@@ -77,7 +77,8 @@ public final class Lvlm implements AutoCloseable {
             this.visionTower = new VisionTower(config.vision(), weights);
             this.projector = new Projector(config, weights);
             this.imageProcessor = imageProcessor;
-            this.family = new LlavaFamily(config, imageProcessor, visionTower, projector);
+            LlavaFamily llava = new LlavaFamily(config, imageProcessor, visionTower, projector);
+            this.family = config.family().equals("llava_next") ? new LlavaNextFamily(config, imageProcessor, llava, weights) : llava;
         }
     }
 
@@ -107,7 +108,7 @@ public final class Lvlm implements AutoCloseable {
             throw new HeadlensException("compute type " + type + " is not supported; use float32 (default), float16 or float64");
         }
         ModelConfig config = ModelConfig.read(folder);
-        ImageProcessor processor = config.family().equals("llava") ? ImageProcessor.read(folder, config.vision()) : null;
+        ImageProcessor processor = config.family().equals("qwen2_vl") ? null : ImageProcessor.read(folder, config.vision());
         NDManager manager = NDManager.newBaseManager(options.device(), "PyTorch");
         try {
             Weights weights = Weights.load(folder, manager, type);

@@ -20,8 +20,9 @@ import org.headlens.HeadlensException;
  * @param visionFeatureSelectStrategy {@code default} (drop the CLS token) or {@code full}
  * @param vision the vision tower's config
  * @param text the decoder's config
- * @param family the family ({@code llava} or {@code qwen2_vl}), which decides the vision side
- *     and the position ids ({@link Family})
+ * @param family the family ({@code llava}, {@code llava_next} or {@code qwen2_vl}), which decides
+ *     the vision side and the position ids ({@link Family})
+ * @param gridPinpoints LLaVA-NeXT's candidate resolutions as (height, width), empty for other families
  */
 public record ModelConfig(
         long imageTokenIndex,
@@ -30,12 +31,15 @@ public record ModelConfig(
         String visionFeatureSelectStrategy,
         VisionConfig vision,
         TextConfig text,
-        String family) {
+        String family,
+        List<List<Integer>> gridPinpoints) {
 
     /** Model types this version of headlens can build. */
-    public static final Set<String> SUPPORTED_TOP = Set.of("llava", "qwen2_vl");
+    public static final Set<String> SUPPORTED_TOP = Set.of("llava", "llava_next", "qwen2_vl");
     /** Vision tower types this version of headlens can build. */
     public static final Set<String> SUPPORTED_VISION = Set.of("clip_vision_model", "siglip_vision_model", "qwen2_vl");
+    /** Vision towers of the LLaVA families (Qwen2-VL brings its own). */
+    static final Set<String> LLAVA_VISION = Set.of("clip_vision_model", "siglip_vision_model");
     /** More image tokens than any vision tower makes (LLaVA-1.5: 577; a 1024-pixel SigLIP: 4096). */
     static final int MAX_IMAGE_TOKENS = 1 << 20;
     /** Decoder types this version of headlens can build. */
@@ -171,8 +175,46 @@ public record ModelConfig(
             throw new HeadlensException(file + ": vision_feature_select_strategy '" + strategy
                     + "' is not supported; supported: default, full");
         }
+        List<List<Integer>> pinpoints = List.of();
+        if (modelType.equals("llava_next")) {
+            pinpoints = pinpoints(top, vision);
+            if (vision.isClip() && !strategy.equals("default")) {
+                throw new HeadlensException(file + ": vision_feature_select_strategy 'full' keeps CLIP's CLS token, which LLaVA-NeXT's "
+                        + "tile packing cannot place (transformers refuses it too)");
+            }
+        }
         return new ModelConfig(top.integer("image_token_index", 32000),
-                top.activation("projector_hidden_act", "gelu", Ops.ACTIVATIONS), featureLayers, strategy, vision, text, "llava");
+                top.activation("projector_hidden_act", "gelu", Ops.ACTIVATIONS), featureLayers, strategy, vision, text, modelType,
+                pinpoints);
+    }
+
+    /**
+     * LLaVA-NeXT's {@code image_grid_pinpoints}: (height, width) pairs, each a multiple of the
+     * tower's image size (tiles are cut at that size); LlavaNextConfig's default when omitted.
+     */
+    private static List<List<Integer>> pinpoints(Fields top, VisionConfig vision) {
+        if (!top.has("image_grid_pinpoints")) {
+            return List.of(List.of(336, 672), List.of(672, 336), List.of(672, 672), List.of(1008, 336), List.of(336, 1008));
+        }
+        JsonElement element = top.json.get("image_grid_pinpoints");
+        String expected = "a list of (height, width) pairs, each a multiple of vision_config.image_size " + vision.imageSize();
+        if (!element.isJsonArray() || element.getAsJsonArray().isEmpty() || element.getAsJsonArray().size() > 1024) {
+            throw top.wrong("image_grid_pinpoints", expected);
+        }
+        List<List<Integer>> out = new ArrayList<>();
+        for (JsonElement pair : element.getAsJsonArray()) {
+            if (!pair.isJsonArray() || pair.getAsJsonArray().size() != 2) {
+                throw top.wrong("image_grid_pinpoints", expected);
+            }
+            int height = top.integer(pair.getAsJsonArray().get(0), "image_grid_pinpoints", expected);
+            int width = top.integer(pair.getAsJsonArray().get(1), "image_grid_pinpoints", expected);
+            if (height <= 0 || width <= 0 || height % vision.imageSize() != 0 || width % vision.imageSize() != 0
+                    || (long) (height / vision.imageSize()) * (width / vision.imageSize()) > 1024) {
+                throw top.wrong("image_grid_pinpoints", expected + ", at most 1024 tiles");
+            }
+            out.add(List.of(height, width));
+        }
+        return List.copyOf(out);
     }
 
     /**
@@ -212,7 +254,8 @@ public record ModelConfig(
             throw v.contradiction("hidden_size " + vision.outputSize() + " (the merger's output) differs from the decoder's hidden_size "
                     + text.hiddenSize());
         }
-        return new ModelConfig(top.integer("image_token_id", 151655), "gelu", new int[] {-1}, "full", vision, text, "qwen2_vl");
+        return new ModelConfig(top.integer("image_token_id", 151655), "gelu", new int[] {-1}, "full", vision, text, "qwen2_vl",
+                List.of());
     }
 
     /**
@@ -238,9 +281,9 @@ public record ModelConfig(
 
     private static VisionConfig vision(Fields f) {
         String type = f.string("model_type", "clip_vision_model");
-        if (!SUPPORTED_VISION.contains(type)) {
+        if (!LLAVA_VISION.contains(type)) {
             throw new HeadlensException(f.file + ": vision_config.model_type '" + type
-                    + "' is not supported; supported: " + SUPPORTED_VISION);
+                    + "' is not supported in a LLaVA model; supported: " + LLAVA_VISION);
         }
         boolean clip = type.equals("clip_vision_model");
         VisionConfig config = new VisionConfig(type,
@@ -494,6 +537,6 @@ public record ModelConfig(
         parts.add(vision.modelType() + " " + vision.layers() + " layers x " + vision.hiddenSize());
         parts.add(text.modelType() + " " + text.layers() + " layers x " + text.hiddenSize()
                 + " (" + text.heads() + " heads, " + text.keyValueHeads() + " key/value heads)");
-        return String.join(" -> ", parts) + ", " + (family.equals("llava") ? imageTokens() + " image tokens" : "image tokens by image size");
+        return String.join(" -> ", parts) + ", " + (family.equals("llava") ? imageTokens() + " image tokens" : family + ", image tokens by image size");
     }
 }

@@ -108,7 +108,7 @@ final class Qwen2VlFamily implements Family {
         NDArray normed = Ops.layerNorm(hidden, mergerNormWeight, mergerNormBias, 1e-6);
         NDArray windows = normed.reshape(1, -1, d * window);
         NDArray embeddings = Ops.linear(Ops.activation("gelu", Ops.linear(windows, merger1Weight, merger1Bias)), merger2Weight, merger2Bias);
-        return new VisionOutput(states, null, embeddings);
+        return new VisionOutput(states, null, embeddings, embeddings);
     }
 
     /**

@@ -10,7 +10,8 @@ import java.util.List;
  *
  * @param hidden the tower's hidden states, index 0 = embeddings
  * @param features the selected features (LLaVA), or null when the family has no such step
- * @param embeddings (B, image tokens, text hidden)
+ * @param projected the projector's or merger's output as computed (LLaVA-NeXT: per tile)
+ * @param embeddings (B, image tokens, text hidden): what fills the image positions, in order
  */
-public record VisionOutput(List<NDArray> hidden, NDArray features, NDArray embeddings) {
+public record VisionOutput(List<NDArray> hidden, NDArray features, NDArray projected, NDArray embeddings) {
 }

@@ -294,6 +294,9 @@ public final class Weights implements AutoCloseable {
             return "language_model." + name;
         }
         // Qwen2-VL: the decoder at model.* (4.45) and the vision side at visual.* or model.visual.*
+        if (name.equals("model.image_newline")) {
+            return "image_newline";
+        }
         if (name.startsWith("model.visual.")) {
             return name.substring("model.".length());
         }

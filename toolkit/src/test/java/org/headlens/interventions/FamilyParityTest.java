@@ -17,9 +17,60 @@ import org.headlens.model.Lvlm;
 import org.headlens.model.SafeTensors;
 import org.junit.jupiter.api.Test;
 
-/** Qwen2-VL against transformers 4.45.1's outputs (fixtures/hf/qwen2-vl). */
+/**
+ * Qwen2-VL against transformers 4.45.1's outputs (fixtures/hf/qwen2-vl) and LLaVA-NeXT against
+ * 4.44.2's (fixtures/hf/llava-next-clip-llama): every tensor, head ablation, and the image processors.
+ */
 class FamilyParityTest {
     private static final String QWEN = "qwen2-vl";
+    private static final String NEXT = "llava-next-clip-llama";
+
+    @Test
+    void llavaNextMatchesEveryReferenceTensor() {
+        try (Lvlm model = Lvlm.load(Fixtures.model(NEXT))) {
+            List<ReferenceCheck.Row> rows = ReferenceCheck.compare(model, Fixtures.model(NEXT));
+            Set<String> compared = rows.stream().map(ReferenceCheck.Row::name).collect(Collectors.toSet());
+            // the 26 of a LLaVA fixture plus the packed tiles and the logits from the expanded prompt
+            assertEquals(29, rows.size(), "compared " + compared);
+            assertTrue(compared.containsAll(Set.of("image_features_packed", "projector_output", "vision_hidden_states.2",
+                    "vision_selected_features", "logits[input_ids_expanded]")), "compared " + compared);
+            for (ReferenceCheck.Row row : rows) {
+                assertTrue(row.passes(ReferenceCheck.TOLERANCE), row.name() + " differs by " + row.maxAbsDiff()
+                        + ", allowed " + row.allowed(ReferenceCheck.TOLERANCE));
+            }
+        }
+    }
+
+    @Test
+    void llavaNextHeadAblationMatchesReference() {
+        try (Lvlm model = Lvlm.load(Fixtures.model(NEXT))) {
+            List<ReferenceCheck.Row> rows = ReferenceCheck.compareAblations(model, Fixtures.model(NEXT));
+            assertEquals(7, rows.size());
+            for (ReferenceCheck.Row row : rows) {
+                assertTrue(row.passes(ReferenceCheck.TOLERANCE), row.name() + " differs by " + row.maxAbsDiff());
+            }
+        }
+    }
+
+    @Test
+    void llavaNextProcessorReproducesTilesAndLayout() {
+        try (Lvlm model = Lvlm.load(Fixtures.model(NEXT)); NDManager manager = model.newScope()) {
+            SafeTensors reference = SafeTensors.open(Fixtures.model(NEXT).resolve("fixtures.safetensors"));
+            for (String[] pair : new String[][] {{"image.png", "pixel_values"}, {"image_baseline.png", "pixel_values_baseline"}}) {
+                ImageInput input = model.preprocess(manager, Images.read(Fixtures.model(NEXT).resolve(pair[0])));
+                assertArrayEquals(new long[] {50, 82}, input.grid(), "image_sizes (height, width)");
+                NDArray expected = reference.read(pair[1], manager);
+                assertEquals(expected.getShape(), input.pixels().getShape());
+                float difference = expected.sub(input.pixels()).abs().max().getFloat();
+                assertTrue(difference <= 1e-5f, pair[0] + ": pixel values differ by " + difference);
+            }
+            ImageInput input = model.preprocess(manager, Images.read(Fixtures.model(NEXT).resolve("image.png")));
+            Prompt prompt = Prompt.ofIds(model, reference.read("input_ids", manager).toLongArray(), input);
+            assertEquals(4, prompt.layout().imageStart());
+            assertEquals(52, prompt.layout().imageLength(), "16 base tokens and 4 kept rows of 8 plus a newline");
+            assertEquals(64, prompt.layout().length());
+        }
+    }
 
     @Test
     void qwen2VlMatchesEveryReferenceTensor() {
