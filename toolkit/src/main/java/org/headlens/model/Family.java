@@ -63,4 +63,17 @@ public interface Family {
 
     /** @return the text that ends the user turn and starts the answer in the chat template */
     String assistantRole();
+
+    /**
+     * Maps an object mask of the original image onto the image tokens, through the family's
+     * layout (LLaVA-1.5's resize and crop onto the patch grid; LLaVA-NeXT's base image, tiles,
+     * padding and newline tokens; Qwen2-VL's merged 2x2 windows). Tokens that show no part of
+     * the image (CLS, newline, padding) are background.
+     *
+     * @param mask [row][column] object pixels of the original image
+     * @param grid the image's grid
+     * @param threshold covered fraction from which a token is on the object
+     * @return per image token, in decoder order, whether it is on the object
+     */
+    boolean[] objectTokens(boolean[][] mask, long[] grid, double threshold);
 }

@@ -85,6 +85,16 @@ final class LlavaFamily implements Family {
     }
 
     @Override
+    public boolean[] objectTokens(boolean[][] mask, long[] grid, double threshold) {
+        int side = config.vision().patchesPerSide();
+        boolean[] cells = PatchMasks.grid(processor.mask(mask), side, side, threshold);
+        // a CLS token kept by the 'full' strategy comes first and shows no patch
+        boolean[] tokens = new boolean[imageTokens(grid)];
+        System.arraycopy(cells, 0, tokens, tokens.length - cells.length, cells.length);
+        return tokens;
+    }
+
+    @Override
     public String assistantRole() {
         return "ASSISTANT:";
     }

@@ -221,6 +221,40 @@ final class LlavaNextFamily implements Family {
     }
 
     @Override
+    public boolean[] objectTokens(boolean[][] mask, long[] grid, double threshold) {
+        int tokens = imageTokens(grid);
+        long height = grid[0];
+        long width = grid[1];
+        if (mask.length != height || mask[0].length != width) {
+            throw new HeadlensException("object mask is " + mask[0].length + "x" + mask.length + " but the image is "
+                    + width + "x" + height);
+        }
+        Geometry g = geometry(height, width);
+        int patches = config.vision().patchesPerSide();
+        boolean[] out = new boolean[tokens];
+        // the base image is the whole image squeezed to one tile
+        boolean[] base = PatchMasks.grid(mask, patches, patches, threshold);
+        System.arraycopy(base, 0, out, 0, base.length);
+        // a feature cell is one patch of the padded canvas; map its pixels back to the original
+        int patch = config.vision().patchSize();
+        int padTop = (g.bestHeight() - g.resizedHeight()) / 2;
+        int padLeft = (g.bestWidth() - g.resizedWidth()) / 2;
+        int at = base.length;
+        for (int r = g.keptRowStart(); r < g.keptRowEnd(); r++) {
+            for (int c = g.keptColumnStart(); c < g.keptColumnEnd(); c++) {
+                long y0 = Math.floorDiv((long) (r * patch - padTop) * height, g.resizedHeight());
+                long y1 = Math.floorDiv((long) ((r + 1) * patch - padTop) * height, g.resizedHeight());
+                long x0 = Math.floorDiv((long) (c * patch - padLeft) * width, g.resizedWidth());
+                long x1 = Math.floorDiv((long) ((c + 1) * patch - padLeft) * width, g.resizedWidth());
+                // a cell partly on padding counts only its image pixels, against its whole area
+                out[at++] = PatchMasks.covered(mask, y0, y1, x0, x1, threshold);
+            }
+            out[at++] = false; // image_newline shows no pixel
+        }
+        return out;
+    }
+
+    @Override
     public String assistantRole() {
         return "ASSISTANT:";
     }

@@ -286,6 +286,21 @@ public final class Lvlm implements AutoCloseable {
         return family.preprocess(manager, image);
     }
 
+    /**
+     * Reads and preprocesses an image file with the family's image processor (the file's size is
+     * checked from its header before it is decoded).
+     *
+     * @param manager owner of the result
+     * @param file PNG, JPEG, BMP or GIF
+     * @return pixel values and grid
+     */
+    public ImageInput preprocess(NDManager manager, Path file) {
+        if (family instanceof LlavaFamily) {
+            return new ImageInput(imageProcessor.pixelValues(manager, file), null);
+        }
+        return family.preprocess(manager, Images.read(file));
+    }
+
     private <T> T llavaOnly(T part, String what) {
         if (part == null) {
             throw new HeadlensException(folder + ": a " + config.family() + " model has no LLaVA-1.5 " + what

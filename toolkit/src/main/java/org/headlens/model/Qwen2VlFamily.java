@@ -220,7 +220,16 @@ final class Qwen2VlFamily implements Family {
     }
 
     @Override
+    public boolean[] objectTokens(boolean[][] mask, long[] grid, double threshold) {
+        int merge = config.spatialMergeSize();
+        imageTokens(grid);
+        // the resize scales the whole image (no crop, no padding), so each merged token covers
+        // an equal share of the original image, windows row-major
+        return PatchMasks.grid(mask, (int) (grid[1] / merge), (int) (grid[2] / merge), threshold);
+    }
+
+    @Override
     public String assistantRole() {
-        return "<|im_start|>assistant";
+        return "<|im_start|>assistant\n";
     }
 }
