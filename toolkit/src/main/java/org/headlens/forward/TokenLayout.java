@@ -17,10 +17,18 @@ import org.headlens.model.ModelConfig;
  * @param decoderIds token ids over the expanded sequence (image positions hold the placeholder id)
  * @param imageStart first image position (equals the prefix length)
  * @param imageLength number of image positions, 0 for a text-only prompt
- * @param imageGrid the image's grid as its family reads it ({@link ImageInput#grid}), or null
- * @param positions decoder position ids, one row per rotary axis (one row, or three for Qwen2-VL)
+ * @param positions the image's grid and the decoder position ids the family derives from it
  */
-public record TokenLayout(long[] decoderIds, int imageStart, int imageLength, long[] imageGrid, long[][] positions) {
+public record TokenLayout(long[] decoderIds, int imageStart, int imageLength, Positions positions) {
+
+    /**
+     * What the image's size decides beyond the token count.
+     *
+     * @param imageGrid the image's grid as its family reads it ({@link ImageInput#grid}), or null
+     * @param rows decoder position ids, one row per rotary axis (one row, or three for Qwen2-VL)
+     */
+    public record Positions(long[] imageGrid, long[][] rows) {
+    }
 
     /**
      * A layout with ordinary position ids 0..length-1 and no grid.
@@ -30,7 +38,8 @@ public record TokenLayout(long[] decoderIds, int imageStart, int imageLength, lo
      * @param imageLength number of image positions
      */
     public TokenLayout(long[] decoderIds, int imageStart, int imageLength) {
-        this(decoderIds, imageStart, imageLength, null, new long[][] {IntStream.range(0, decoderIds.length).asLongStream().toArray()});
+        this(decoderIds, imageStart, imageLength,
+                new Positions(null, new long[][] {IntStream.range(0, decoderIds.length).asLongStream().toArray()}));
     }
 
     /**
@@ -48,8 +57,8 @@ public record TokenLayout(long[] decoderIds, int imageStart, int imageLength, lo
         boolean hasPlaceholder = Arrays.stream(inputIds).anyMatch(id -> id == model.config().imageTokenIndex());
         int expected = hasPlaceholder ? family.imageTokens(grid) : 0;
         TokenLayout plain = find(inputIds, model.config(), expected);
-        return new TokenLayout(plain.decoderIds(), plain.imageStart(), plain.imageLength(), grid,
-                family.positionIds(plain.length(), plain.imageStart(), plain.imageLength(), grid));
+        return new TokenLayout(plain.decoderIds(), plain.imageStart(), plain.imageLength(),
+                new Positions(grid, family.positionIds(plain.length(), plain.imageStart(), plain.imageLength(), grid)));
     }
 
     /**
@@ -123,14 +132,19 @@ public record TokenLayout(long[] decoderIds, int imageStart, int imageLength, lo
 
     /** @return the first row of position ids (0..length-1 for a one-axis family) */
     public long[] positionIds() {
-        return positions[0].clone();
+        return positions.rows()[0].clone();
+    }
+
+    /** @return the image's grid as its family reads it, or null for a fixed-size family */
+    public long[] imageGrid() {
+        return positions.imageGrid() == null ? null : positions.imageGrid().clone();
     }
 
     /** @return position ids, one row per rotary axis */
     public long[][] positionRows() {
-        long[][] copy = new long[positions.length][];
+        long[][] copy = new long[positions.rows().length][];
         for (int i = 0; i < copy.length; i++) {
-            copy[i] = positions[i].clone();
+            copy[i] = positions.rows()[i].clone();
         }
         return copy;
     }

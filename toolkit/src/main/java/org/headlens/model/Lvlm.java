@@ -161,6 +161,9 @@ public final class Lvlm implements AutoCloseable {
      * @param folder destination folder
      */
     public void save(Path folder) {
+        if (!(family instanceof LlavaFamily)) {
+            throw new HeadlensException(folder + ": saving is implemented for LLaVA-1.5 models only, not " + config.family());
+        }
         Map<String, NDArray> tensors = new LinkedHashMap<>(weights.tensors());
         try (NDManager created = manager.newSubManager()) {
             for (VisionTower.UnusedParameter unused : VisionTower.unusedParameters(config.vision())) {

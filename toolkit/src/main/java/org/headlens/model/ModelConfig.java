@@ -145,7 +145,12 @@ public record ModelConfig(
         JsonObject visionJson = top.object("vision_config");
         VisionConfig vision = visionJson == null ? llavaDefaultVision() : vision(new Fields(file, "vision_config.", visionJson));
         JsonObject textJson = top.object("text_config");
-        TextConfig text = text(new Fields(file, "text_config.", textJson == null ? new JsonObject() : textJson));
+        textJson = textJson == null ? new JsonObject() : textJson.deepCopy();
+        if (!textJson.has("tie_word_embeddings") && top.has("tie_word_embeddings") && top.bool("tie_word_embeddings", false)) {
+            // a checkpoint saved with tied weights has no lm_head; the flag may sit on either level
+            textJson.addProperty("tie_word_embeddings", true);
+        }
+        TextConfig text = text(new Fields(file, "text_config.", textJson));
 
         int[] featureLayers;
         JsonElement layerElement = json.get("vision_feature_layer");

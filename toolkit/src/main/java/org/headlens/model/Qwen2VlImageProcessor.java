@@ -83,7 +83,8 @@ public record Qwen2VlImageProcessor(long minPixels, long maxPixels, int patchSiz
     }
 
     private static long whole(Path file, JsonObject json, JsonObject inner, String key, long fallback) {
-        JsonElement value = inner != null && inner.has(key) ? inner.get(key) : json.get(key);
+        // 4.45's smart_resize reads the processor's own attributes; size{} only repeats them
+        JsonElement value = json.has(key) && !json.get(key).isJsonNull() ? json.get(key) : inner == null ? null : inner.get(key);
         if (value == null || value.isJsonNull()) {
             return fallback;
         }

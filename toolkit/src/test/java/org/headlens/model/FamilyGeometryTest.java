@@ -3,6 +3,7 @@ package org.headlens.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.headlens.Fixtures;
 import org.headlens.HeadlensException;
@@ -58,6 +59,38 @@ class FamilyGeometryTest {
             assertArrayEquals(new int[] {28, 112}, processor.smartResize(33, 100));
             assertThrows(HeadlensException.class, () -> processor.smartResize(10, 100), "a side under 28 pixels");
         }
+    }
+
+    @Test
+    void familyConfigsAreReadWithTheirDefaultsAndContradictionsRefused() throws Exception {
+        java.nio.file.Path file = Fixtures.model("qwen2-vl").resolve("config.json");
+        String text = java.nio.file.Files.readString(file);
+        ModelConfig qwen = ModelConfig.parse(file, com.google.gson.JsonParser.parseString(text).getAsJsonObject());
+        assertEquals("qwen2_vl", qwen.family());
+        assertEquals(java.util.List.of(2, 3, 3), qwen.text().mropeSection());
+        assertEquals(1e6, qwen.text().ropeTheta());
+        assertEquals(127, qwen.imageTokenIndex());
+        assertEquals(2, qwen.vision().temporalPatchSize());
+        assertEquals(128, qwen.vision().intermediateSize(), "embed_dim x mlp_ratio");
+        for (String[] broken : new String[][] {
+            {"\"mrope_section\": [\n      2,\n      3,\n      3\n    ]", "\"mrope_section\": [2, 3, 4]", "mrope_section"},
+            {"\"num_heads\": 4", "\"num_heads\": 16", "embed_dim"},
+            {"\"hidden_size\": 64,\n    \"model_type\": \"qwen2_vl\"", "\"hidden_size\": 32,\n    \"model_type\": \"qwen2_vl\"", "merger"}}) {
+            assertTrue(text.contains(broken[0]), broken[0]);
+            String edited = text.replace(broken[0], broken[1]);
+            HeadlensException e = assertThrows(HeadlensException.class,
+                    () -> ModelConfig.parse(file, com.google.gson.JsonParser.parseString(edited).getAsJsonObject()));
+            assertTrue(e.getMessage().contains(broken[2]) && e.getMessage().contains("config.json"), e.getMessage());
+        }
+        java.nio.file.Path nextFile = Fixtures.model("llava-next-clip-llama").resolve("config.json");
+        String next = java.nio.file.Files.readString(nextFile);
+        ModelConfig llavaNext = ModelConfig.parse(nextFile, com.google.gson.JsonParser.parseString(next).getAsJsonObject());
+        assertEquals(java.util.List.of(java.util.List.of(32, 64), java.util.List.of(64, 32), java.util.List.of(64, 64)),
+                llavaNext.gridPinpoints());
+        String badPinpoint = next.replaceFirst("32,\\s*64", "33, 64");
+        HeadlensException e = assertThrows(HeadlensException.class,
+                () -> ModelConfig.parse(nextFile, com.google.gson.JsonParser.parseString(badPinpoint).getAsJsonObject()));
+        assertTrue(e.getMessage().contains("image_grid_pinpoints"), e.getMessage());
     }
 
     @Test
