@@ -265,7 +265,8 @@ public final class HeadAttribution {
     /** @return an engine on the sample's image and the prompt, with {@code baseline} */
     private InterventionEngine prepare(ShapesDataset.Entry sample, Baseline baseline) {
         try (NDManager scope = model.newScope()) {
-            return InterventionEngine.prepare(model, Prompt.of(model, prompt), model.imageProcessor().pixelValues(scope, sample.image()), baseline);
+            org.headlens.model.ImageInput image = model.preprocess(scope, sample.image());
+            return InterventionEngine.prepare(model, Prompt.of(model, prompt, image), image.pixels(), baseline);
         }
     }
 

@@ -101,13 +101,21 @@ final class BenchCommand implements Main.Command {
         Path fixtures = folder.resolve("fixtures.safetensors");
         if (Files.isRegularFile(fixtures)) {
             SafeTensors reference = SafeTensors.open(fixtures);
+            NDArray pixels = reference.read("pixel_values", manager);
+            long[] grid = null;
+            for (String name : List.of("image_grid_thw", "image_sizes")) {
+                if (reference.entries().containsKey(name)) {
+                    grid = reference.read(name, manager).toLongArray();
+                }
+            }
             return new Workload(folder.getFileName().toString(), model,
-                    Prompt.ofIds(model, reference.read("input_ids", manager).toLongArray()), reference.read("pixel_values", manager));
+                    Prompt.ofIds(model, reference.read("input_ids", manager).toLongArray(), model.family().input(pixels, grid)), pixels);
         }
         // a model with a tokenizer: the first sample of the embedded evaluation split
         ShapesDataset.Entry first = ShapesDataset.read(Main.embedded("eval")).get(0);
+        org.headlens.model.ImageInput image = model.preprocess(manager, first.image());
         return new Workload(folder.getFileName().toString() + " (" + first.id() + ")", model,
-                Prompt.of(model, TinyModel.OBJECT_PROMPT), model.imageProcessor().pixelValues(manager, first.image()));
+                Prompt.of(model, TinyModel.OBJECT_PROMPT, image), image.pixels());
     }
 
     /** @return masks per second of full single, full batched, fast */

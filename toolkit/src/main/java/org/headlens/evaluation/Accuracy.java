@@ -41,12 +41,14 @@ public record Accuracy(Table samples) {
         Table table = Table.create("accuracy", StringColumn.create("sample"), StringColumn.create("class"), StringColumn.create("style"),
                 StringColumn.create("answer"), BooleanColumn.create("correct"), BooleanColumn.create("blank_correct"));
         try (NDManager manager = model.newScope()) {
-            Prompt question = Prompt.of(model, prompt);
             NDArray blank = null;
             for (ShapesDataset.Entry entry : entries) {
                 Answer answer = Answer.of(model, entry.shape());
                 try (NDManager scope = manager.newSubManager()) {
-                    NDArray pixels = model.imageProcessor().pixelValues(scope, entry.image());
+                    org.headlens.model.ImageInput image = model.preprocess(scope, entry.image());
+                    NDArray pixels = image.pixels();
+                    // the image's size decides its token count in the any-size families
+                    Prompt question = Prompt.of(model, prompt, image);
                     if (blank == null) {
                         // all-zero pixel values: the processor's mean colour everywhere
                         blank = manager.zeros(pixels.getShape());

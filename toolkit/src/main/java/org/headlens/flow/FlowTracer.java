@@ -148,10 +148,10 @@ public final class FlowTracer {
         Answer answer = Answer.of(model, sample.shape());
         HeadMask heads = options.heads().isEmpty() ? null : HeadMask.of(layers, model.config().text().heads(), options.heads());
         try (NDManager scope = model.newScope()) {
-            NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
-            int side = model.config().vision().imageSize() / model.config().vision().patchSize();
-            Prompt question = Prompt.of(model, prompt).withObjectMask(model.imageProcessor().mask(sample.readMask()), side,
-                    options.objectThreshold());
+            org.headlens.model.ImageInput image = model.preprocess(scope, sample.image());
+            NDArray pixels = image.pixels();
+            // the family maps the mask through its layout (patch grid, tiles and newlines, merged windows)
+            Prompt question = Prompt.of(model, prompt, image).withObjectMask(model, sample.readMask(), options.objectThreshold());
             List<Intervention> interventions = new ArrayList<>();
             for (FlowPair pair : options.pairs()) {
                 for (int first : starts) {
