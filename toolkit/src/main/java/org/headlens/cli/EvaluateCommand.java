@@ -3,6 +3,7 @@ package org.headlens.cli;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
+import org.headlens.data.Sample;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
 import org.headlens.evaluation.Accuracy;
@@ -25,7 +26,7 @@ final class EvaluateCommand implements Main.Command {
     public int run(Options options, PrintStream out) {
         Path modelDir = options.path("model", Main.embedded("model").toString());
         Path dataDir = options.path("data", Main.embedded("eval").toString());
-        List<ShapesDataset.Entry> entries = ShapesDataset.read(dataDir);
+        List<Sample> entries = ShapesDataset.read(dataDir);
         Accuracy accuracy;
         try (Lvlm model = Lvlm.load(modelDir)) {
             accuracy = Accuracy.measure(model, entries, options.string("prompt", TinyModel.OBJECT_PROMPT));

@@ -4,6 +4,7 @@ import com.google.gson.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.headlens.data.Sample;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
 import org.headlens.results.ResultFolder;
@@ -19,22 +20,22 @@ import org.headlens.results.ResultFolder;
  * @param prompt the question with its image placeholder
  * @param out where results go
  */
-record RunInputs(Path model, Path data, List<ShapesDataset.Entry> samples, String prompt, Path out) {
+record RunInputs(Path model, Path data, List<Sample> samples, String prompt, Path out) {
     static RunInputs read(Options options) {
         Path model = options.path("model", Main.embedded("model").toString());
         Path data = options.path("data", Main.embedded("eval").toString());
         Path out = options.path("out", null);
-        List<ShapesDataset.Entry> entries = entries(data);
+        List<Sample> entries = entries(data);
         int samples = options.integer("samples", entries.size());
         return new RunInputs(model, data, entries.subList(0, Math.min(samples, entries.size())),
                 options.string("prompt", TinyModel.OBJECT_PROMPT), out);
     }
 
     /** @return the dataset's entries, refused when two share an id (they would share a result file) */
-    static List<ShapesDataset.Entry> entries(Path data) {
-        List<ShapesDataset.Entry> entries = ShapesDataset.read(data);
+    static List<Sample> entries(Path data) {
+        List<Sample> entries = ShapesDataset.read(data);
         Path labels = Files.isRegularFile(data.resolve("labels.csv")) ? data.resolve("labels.csv") : data.resolve("eval/labels.csv");
-        ResultFolder.checkSampleIds(entries.stream().map(ShapesDataset.Entry::id).toList(), labels.toString());
+        ResultFolder.checkSampleIds(entries.stream().map(Sample::id).toList(), labels.toString());
         return entries;
     }
 

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.headlens.HeadlensException;
+import org.headlens.data.Sample;
 import org.headlens.data.ShapesDataset;
 import org.headlens.metric.Answer;
 import org.headlens.metric.Metric;
@@ -34,7 +35,7 @@ public record Accuracy(Table samples) {
      * @param prompt the question with its image placeholder
      * @return the per-sample outcomes
      */
-    public static Accuracy measure(Lvlm model, List<ShapesDataset.Entry> entries, String prompt) {
+    public static Accuracy measure(Lvlm model, List<Sample> entries, String prompt) {
         if (entries.isEmpty()) {
             throw new HeadlensException("no samples to evaluate");
         }
@@ -43,8 +44,8 @@ public record Accuracy(Table samples) {
         try (NDManager manager = model.newScope()) {
             Prompt question = Prompt.of(model, prompt);
             NDArray blank = null;
-            for (ShapesDataset.Entry entry : entries) {
-                Answer answer = Answer.of(model, entry.shape());
+            for (Sample entry : entries) {
+                Answer answer = Answer.of(model, entry.answer());
                 try (NDManager scope = manager.newSubManager()) {
                     NDArray pixels = model.imageProcessor().pixelValues(scope, entry.image());
                     if (blank == null) {
@@ -56,8 +57,8 @@ public record Accuracy(Table samples) {
                     float[] blankLogits = finalLogits(model, question, blank);
                     Metric.requireFinite(blankLogits, "sample " + entry.id() + " with a blank image");
                     table.stringColumn("sample").append(entry.id());
-                    table.stringColumn("class").append(entry.shape());
-                    table.stringColumn("style").append(entry.style());
+                    table.stringColumn("class").append(entry.answer());
+                    table.stringColumn("style").append(entry.labels().getOrDefault("style", ""));
                     table.stringColumn("answer").append(model.token(argMax(logits)));
                     table.booleanColumn("correct").append(answer.isPredicted(logits));
                     table.booleanColumn("blank_correct").append(answer.isPredicted(blankLogits));

@@ -14,6 +14,7 @@ import org.headlens.interventions.Intervention;
 import org.headlens.interventions.Knockout;
 import org.headlens.forward.TokenGroup;
 import org.headlens.forward.TokenSet;
+import org.headlens.data.Sample;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
 import org.headlens.interventions.InterventionEngine;
@@ -84,7 +85,7 @@ public final class FlowTracer {
      * @param samples the samples
      * @return the results
      */
-    public FlowResult run(List<ShapesDataset.Entry> samples) {
+    public FlowResult run(List<Sample> samples) {
         return run(samples, null);
     }
 
@@ -96,15 +97,15 @@ public final class FlowTracer {
      * @param folder where per-sample results go, or null to keep them in memory only
      * @return the results
      */
-    public FlowResult run(List<ShapesDataset.Entry> samples, ResultFolder folder) {
+    public FlowResult run(List<Sample> samples, ResultFolder folder) {
         check(samples);
         if (folder != null) {
-            ResultFolder.checkSampleIds(samples.stream().map(ShapesDataset.Entry::id).toList(), "the samples");
+            ResultFolder.checkSampleIds(samples.stream().map(Sample::id).toList(), "the samples");
         }
         long start = System.nanoTime();
         List<SampleFlow> traced = new ArrayList<>();
         Progress progress = new Progress("trace", samples.size(), log, 2);
-        for (ShapesDataset.Entry sample : samples) {
+        for (Sample sample : samples) {
             ResultFolder.SampleFile file = ResultFolder.SampleFile.of("flow", sample.id(), sample.image());
             traced.add(ResultFolder.readOrCompute(folder, file, SampleFlow.class, () -> trace(sample)));
             progress.step(sample.id());
@@ -119,7 +120,7 @@ public final class FlowTracer {
      *
      * @param samples the samples to trace
      */
-    public void check(List<ShapesDataset.Entry> samples) {
+    public void check(List<Sample> samples) {
         if (samples.isEmpty()) {
             throw new HeadlensException("no samples to trace");
         }
@@ -140,12 +141,12 @@ public final class FlowTracer {
      * @param sample the sample (its mask gives the object tokens)
      * @return the metric of the clean run and of each knockout
      */
-    public SampleFlow trace(ShapesDataset.Entry sample) {
+    public SampleFlow trace(Sample sample) {
         long start = System.nanoTime();
         int layers = model.config().text().layers();
         int size = options.windowSize(layers);
         int[] starts = windowStarts();
-        Answer answer = Answer.of(model, sample.shape());
+        Answer answer = Answer.of(model, sample.answer());
         HeadMask heads = options.heads().isEmpty() ? null : HeadMask.of(layers, model.config().text().heads(), options.heads());
         try (NDManager scope = model.newScope()) {
             NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
@@ -174,7 +175,7 @@ public final class FlowTracer {
                         points.add(new SampleFlow.Point(pair.label(), first, options.metric().of(knocked[i++], answer.token())));
                     }
                 }
-                return new SampleFlow(sample.id(), sample.shape(), sample.style(), answer.isPredicted(cleanLogits),
+                return new SampleFlow(sample.id(), sample.answer(), sample.labels().getOrDefault("style", ""), answer.isPredicted(cleanLogits),
                         options.metric().of(cleanLogits, answer.token()), question.positions(TokenGroup.IMAGE_OBJECT).length,
                         question.positions(TokenGroup.IMAGE).length, points, (System.nanoTime() - start) / 1e9);
             }
@@ -188,10 +189,10 @@ public final class FlowTracer {
      * @param sample the sample
      * @return the metric change per patch
      */
-    public PatchEffects patchEffects(ShapesDataset.Entry sample) {
+    public PatchEffects patchEffects(Sample sample) {
         int layers = model.config().text().layers();
         int[] every = IntStream.range(0, layers).toArray();
-        Answer answer = Answer.of(model, sample.shape());
+        Answer answer = Answer.of(model, sample.answer());
         HeadMask heads = options.heads().isEmpty() ? null : HeadMask.of(layers, model.config().text().heads(), options.heads());
         int side = model.config().vision().imageSize() / model.config().vision().patchSize();
         try (NDManager scope = model.newScope()) {
