@@ -51,6 +51,14 @@ public final class HeadAttribution {
     private final String prompt;
     private final PrintStream log;
     private final long prefixMemory;
+    private final boolean firstToken;
+    private final String semantic;
+    private final String appearance;
+
+    /** Default grouping compared as "semantic": the expected answer. */
+    public static final String DEFAULT_SEMANTIC = Sample.ANSWER;
+    /** Default grouping compared as "appearance": the label {@code style}. */
+    public static final String DEFAULT_APPEARANCE = "style";
 
     /**
      * Default memory for the prefix caches kept between a sample's measurement and its curves:
@@ -59,6 +67,14 @@ public final class HeadAttribution {
     public static final long DEFAULT_PREFIX_MEMORY = 1L << 30;
 
     private HeadAttribution(Lvlm model, AttributionOptions options, String prompt, PrintStream log, long prefixMemory) {
+        this(model, options, prompt, log, prefixMemory, false, DEFAULT_SEMANTIC, DEFAULT_APPEARANCE);
+    }
+
+    private HeadAttribution(Lvlm model, AttributionOptions options, String prompt, PrintStream log, long prefixMemory, boolean firstToken,
+            String semantic, String appearance) {
+        this.firstToken = firstToken;
+        this.semantic = semantic;
+        this.appearance = appearance;
         this.model = model;
         this.options = options;
         this.prompt = prompt;
@@ -73,17 +89,36 @@ public final class HeadAttribution {
 
     /** @return a copy with these options */
     public HeadAttribution options(AttributionOptions value) {
-        return new HeadAttribution(model, value, prompt, log, prefixMemory);
+        return new HeadAttribution(model, value, prompt, log, prefixMemory, firstToken, semantic, appearance);
     }
 
     /** @return a copy asking {@code text} (with its image placeholder) */
     public HeadAttribution prompt(String text) {
-        return new HeadAttribution(model, options, text, log, prefixMemory);
+        return new HeadAttribution(model, options, text, log, prefixMemory, firstToken, semantic, appearance);
+    }
+
+    /**
+     * @param value whether answers of several tokens are measured on their first token (see
+     *        {@link Answer#of(Lvlm, String, boolean)}); otherwise they are refused
+     * @return a copy with that answer rule
+     */
+    public HeadAttribution firstToken(boolean value) {
+        return new HeadAttribution(model, options, prompt, log, prefixMemory, value, semantic, appearance);
+    }
+
+    /**
+     * @param semanticLabel the grouping compared as "semantic" (the class columns of the tables), e.g. {@code answer}
+     * @param appearanceLabel the grouping compared as "appearance", e.g. {@code style}; samples
+     *        without it leave the same-appearance comparison empty
+     * @return a copy comparing these two label groupings
+     */
+    public HeadAttribution groupings(String semanticLabel, String appearanceLabel) {
+        return new HeadAttribution(model, options, prompt, log, prefixMemory, firstToken, semanticLabel, appearanceLabel);
     }
 
     /** @return a copy printing progress to {@code out} (null: silent) */
     public HeadAttribution progress(PrintStream out) {
-        return new HeadAttribution(model, options, prompt, out, prefixMemory);
+        return new HeadAttribution(model, options, prompt, out, prefixMemory, firstToken, semantic, appearance);
     }
 
     /**
@@ -92,12 +127,22 @@ public final class HeadAttribution {
      * @return a copy with that budget
      */
     public HeadAttribution prefixMemory(long bytes) {
-        return new HeadAttribution(model, options, prompt, log, Math.max(0, bytes));
+        return new HeadAttribution(model, options, prompt, log, Math.max(0, bytes), firstToken, semantic, appearance);
     }
 
     /** @return the options */
     public AttributionOptions options() {
         return options;
+    }
+
+    /** @return the label grouping compared as semantic */
+    public String semantic() {
+        return semantic;
+    }
+
+    /** @return the label grouping compared as appearance */
+    public String appearance() {
+        return appearance;
     }
 
     /** @return the prompt text */
@@ -181,6 +226,17 @@ public final class HeadAttribution {
         if (samples.isEmpty()) {
             throw new HeadlensException("no samples to attribute");
         }
+        for (Sample sample : samples) {
+            sample.label(semantic);
+            Answer.of(model, sample.answer(), firstToken);
+        }
+        boolean anyAppearance = samples.stream().anyMatch(s -> s.labels().containsKey(appearance));
+        for (Sample sample : samples) {
+            if (anyAppearance && !sample.labels().containsKey(appearance)) {
+                throw new HeadlensException("sample " + sample.id() + " has no label " + appearance + " but others have; give every sample"
+                        + " one, or compare another label (--appearance)");
+            }
+        }
         int count = model.config().text().layers() * model.config().text().heads();
         if (options.regression().kind() == Regression.Kind.OLS && options.masks() <= count + 1) {
             throw new HeadlensException("ordinary least squares needs more masks than heads + 1 (" + options.masks() + " masks for " + count
@@ -226,7 +282,7 @@ public final class HeadAttribution {
         long start = System.nanoTime();
         Heads grid = Heads.of(model.config());
         int count = grid.count();
-        Answer expected = Answer.of(model, sample.answer());
+        Answer expected = Answer.of(model, sample.answer(), firstToken);
         int answer = expected.token();
         double[] attention = attentionToImage(engine);
         float[] cleanLogits = engine.clean();
@@ -259,7 +315,7 @@ public final class HeadAttribution {
             single[h] = clean - metric[heldOut + h];
         }
         boolean correct = expected.isPredicted(cleanLogits);
-        return new SampleAttribution(sample.id(), sample.answer(), sample.labels().getOrDefault("style", ""), correct, clean, allAblated,
+        return new SampleAttribution(sample.id(), sample.label(semantic), sample.labels().getOrDefault(appearance, ""), correct, clean, allAblated,
                 fit.intercept(), fit.coefficients(), correlation, single, attention, (System.nanoTime() - start) / 1e9);
     }
 
@@ -298,7 +354,7 @@ public final class HeadAttribution {
         List<Ranking> all = new ArrayList<>(rankings);
         all.add(Ranking.random(count, new Random(seedFor(sample.id()) + 1)));
         int[] ks = kGrid(count, options.curvePoints());
-        int answer = Answer.of(model, sample.answer()).token();
+        int answer = Answer.of(model, sample.answer(), firstToken).token();
         List<HeadMask> masks = new ArrayList<>();
         for (Ranking ranking : all) {
             for (int k : ks) {

@@ -144,7 +144,9 @@ public final class Datasets {
         if (options.images() != null && !layout.equals("coco")) {
             throw new HeadlensException(path + ": --images is for COCO files only; a " + layout + " dataset names its images itself");
         }
-        ResultFolder.checkSampleIds(rows.stream().map(r -> r.sample().id()).toList(), path.toString());
+        // errors name the file the ids are in: the shapes layout's labels.csv rather than its folder
+        String idSource = layout.equals("shapes") && Files.isDirectory(path) ? shapesLabels(path).toString() : path.toString();
+        ResultFolder.checkSampleIds(rows.stream().map(r -> r.sample().id()).toList(), idSource);
         List<Sample> samples = new ArrayList<>();
         List<String> bad = new ArrayList<>();
         for (Row row : rows) {
@@ -164,8 +166,12 @@ public final class Datasets {
         return new Dataset(path, layout, List.copyOf(samples), withoutObject, List.copyOf(bad));
     }
 
+    private static Path shapesLabels(Path folder) {
+        return Files.isRegularFile(folder.resolve("labels.csv")) ? folder.resolve("labels.csv") : folder.resolve("eval/labels.csv");
+    }
+
     private static List<Row> shapes(Path folder) {
-        Path labels = Files.isRegularFile(folder.resolve("labels.csv")) ? folder.resolve("labels.csv") : folder.resolve("eval/labels.csv");
+        Path labels = shapesLabels(folder);
         List<Sample> samples = ShapesDataset.read(folder);
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < samples.size(); i++) {
