@@ -181,10 +181,19 @@ public final class Datasets {
         return rows;
     }
 
-    /** @return what is wrong with the sample's image (read from its header only), or null */
+    /** @return what is wrong with the sample's image or mask file (read from their headers only), or null */
     private static String imageProblem(Sample sample) {
         try {
-            Images.size(sample.image());
+            int[] size = Images.size(sample.image());
+            // a mask that cannot fit its image would stop a flow run mid-way; say so before it starts
+            if (sample.mask() instanceof ObjectMask.MaskFile file) {
+                int[] maskSize = Images.size(file.file());
+                if (maskSize[0] != size[0] || maskSize[1] != size[1]) {
+                    return file.file() + ": mask is " + maskSize[0] + "x" + maskSize[1] + " but its image is " + size[0] + "x" + size[1];
+                }
+            } else if (sample.mask() instanceof CocoInstances.CocoMask coco && (coco.width() != size[0] || coco.height() != size[1])) {
+                return sample.image() + ": is " + size[0] + "x" + size[1] + " but the COCO file gives " + coco.width() + "x" + coco.height();
+            }
             return null;
         } catch (HeadlensException e) {
             return e.getMessage();

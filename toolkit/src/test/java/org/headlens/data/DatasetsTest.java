@@ -191,6 +191,15 @@ class DatasetsTest {
         Files.writeString(csv, "image,answer\npics/broken.png,cat\n");
         e = assertThrows(HeadlensException.class, () -> Datasets.read(csv));
         assertTrue(e.getMessage().startsWith(csv + ": line 2: "), e.getMessage());
+        Files.writeString(csv, "image,answer,mask\npics/a.png,cat,pics/b b.png\npics/b b.png,cat,pics/gone.png\n");
+        e = assertThrows(HeadlensException.class, () -> Datasets.read(csv));
+        assertTrue(e.getMessage().startsWith(csv + ": line 3: " + dir.toAbsolutePath().resolve("pics/gone.png") + ": image file not found"),
+                e.getMessage());
+        png(dir.resolve("pics/small.png"), 2, 2);
+        Files.writeString(csv, "image,answer,mask\npics/a.png,cat,pics/small.png\n");
+        e = assertThrows(HeadlensException.class, () -> Datasets.read(csv));
+        assertTrue(e.getMessage().startsWith(csv + ": line 2: " + dir.toAbsolutePath().resolve("pics/small.png") + ": mask is 2x2 but its"
+                + " image is 4x3"), e.getMessage());
         Files.writeString(csv, "image,answer\npics/a.png,cat,extra\n");
         e = assertThrows(HeadlensException.class, () -> Datasets.read(csv));
         assertTrue(e.getMessage().startsWith(csv + ": line 2 has 3 fields"), e.getMessage());
