@@ -124,12 +124,13 @@ public final class Datasets {
                     : path.toAbsolutePath().getParent(), options.minObjectShare(), options.minObjectRatio());
             rows = read.rows();
             withoutObject = read.withoutObject();
-        } else if (Files.isRegularFile(path) && name.endsWith(".csv") && CsvManifest.looksLikeManifest(path)) {
-            layout = "csv";
-            rows = CsvManifest.read(path);
-        } else if (Files.isRegularFile(path) && name.equals("labels.csv")) {
+        } else if (Files.isRegularFile(path) && name.equals("labels.csv") && !CsvManifest.looksLikeManifest(path)) {
             layout = "shapes";
             rows = shapes(path.toAbsolutePath().getParent());
+        } else if (Files.isRegularFile(path) && name.endsWith(".csv")) {
+            // a CSV that is not a manifest is refused by the manifest reader, naming the columns it lacks
+            layout = "csv";
+            rows = CsvManifest.read(path);
         } else if (Files.isDirectory(path) && (Files.isRegularFile(path.resolve("labels.csv")) || Files.isRegularFile(path.resolve("eval/labels.csv")))) {
             layout = "shapes";
             rows = shapes(path);

@@ -200,6 +200,9 @@ class DatasetsTest {
         e = assertThrows(HeadlensException.class, () -> Datasets.read(csv));
         assertTrue(e.getMessage().startsWith(csv + ": line 2: " + dir.toAbsolutePath().resolve("pics/small.png") + ": mask is 2x2 but its"
                 + " image is 4x3"), e.getMessage());
+        Files.writeString(csv, "picture,label\npics/a.png,cat\n");
+        e = assertThrows(HeadlensException.class, () -> Datasets.read(csv));
+        assertTrue(e.getMessage().startsWith(csv + ": first line must be a header with the columns image and answer"), e.getMessage());
         Files.writeString(csv, "image,answer\npics/a.png,cat,extra\n");
         e = assertThrows(HeadlensException.class, () -> Datasets.read(csv));
         assertTrue(e.getMessage().startsWith(csv + ": line 2 has 3 fields"), e.getMessage());
