@@ -178,6 +178,11 @@ public record AttributionResult(Heads grid, AttributionOptions options, List<Sam
         return Similarity.pairs(used(), options.topK());
     }
 
+    /** @return what the similarity analysis could not compare, and why (empty when it compared everything) */
+    public String similarityMissing() {
+        return Similarity.missing(used());
+    }
+
     /** @return cosine similarity between the mean attribution vectors of every class and style group */
     public Table similarityMatrix() {
         return Similarity.matrix(used());

@@ -31,7 +31,7 @@ final class AttributeCommand implements Main.Command {
 
     @Override
     public List<Options.Option> options() {
-        return List.of(Options.MODEL, Options.DATA, Options.OUT, Options.SAMPLES,
+        List<Options.Option> list = new java.util.ArrayList<>(List.of(Options.MODEL, Options.OUT, Options.SAMPLES,
                 Options.Option.integer("masks", "random masks per sample the fit is made on", 2, 1_000_000).byDefault(DEFAULTS.masks()),
                 Options.Option.integer("held-out", "further masks on which the fit is checked", 2, 1_000_000).byDefault(DEFAULTS.heldOutMasks()),
                 Options.Option.number("alpha", "probability that a mask ablates a head", 0, true, 1, true).byDefault(DEFAULTS.alpha()),
@@ -46,7 +46,13 @@ final class AttributeCommand implements Main.Command {
                 Options.Option.integer("curve-points", "at most this many k on the evaluation curves", 2, 100_000).byDefault(DEFAULTS.curvePoints()),
                 Options.Option.integer("top-k", "heads compared by the top-k overlap of the similarity analysis", 1, 1_000_000)
                         .byDefault(DEFAULTS.topK()),
-                Options.PROMPT);
+                Options.Option.text("semantic", "LABEL", "the grouping compared as semantic (answer or a label column)")
+                        .byDefault(HeadAttribution.DEFAULT_SEMANTIC),
+                Options.Option.text("appearance", "LABEL", "the grouping compared as appearance (a label column; without it only"
+                        + " same versus other semantic group is compared)").byDefault(HeadAttribution.DEFAULT_APPEARANCE),
+                Options.FIRST_TOKEN, Options.PROMPT));
+        list.addAll(1, Options.DATA_OPTIONS);
+        return list;
     }
 
     static String[] labels(Metric[] metrics) {
@@ -85,6 +91,9 @@ final class AttributeCommand implements Main.Command {
         out.println();
         out.print(result.similarity().printAll());
         out.println();
+        if (!result.similarityMissing().isEmpty()) {
+            out.println("semantic versus appearance: " + result.similarityMissing());
+        }
         out.printf("attribute: samples=%d masks=%d heldout_r=%.4f faithfulness_auc=%.4f single_head_auc=%.4f attention_auc=%.4f"
                 + " random_auc=%.4f seconds=%.1f%n", result.used().size(), attributionOptions.masks(), result.meanHeldOutCorrelation(),
                 areas.get(Ranking.ATTRIBUTION), areas.get(Ranking.SINGLE_HEAD), areas.get(Ranking.ATTENTION),
@@ -103,7 +112,11 @@ final class AttributeCommand implements Main.Command {
         manifest.add("attribution_options", Manifest.options(attributionOptions));
         JsonObject identity = Manifest.identity(manifest, "attribution_options");
         ResultFolder.check(inputs.out(), identity);
-        HeadAttribution attribution = HeadAttribution.of(model).options(attributionOptions).prompt(inputs.prompt()).progress(out);
+        if (!inputs.dataSummary().isEmpty()) {
+            out.println(inputs.dataSummary());
+        }
+        HeadAttribution attribution = HeadAttribution.of(model).options(attributionOptions).prompt(inputs.prompt()).progress(out)
+                .firstToken(inputs.firstToken()).groupings(inputs.semantic(), inputs.appearance());
         attribution.check(inputs.samples());
         try (ResultFolder folder = ResultFolder.claim(inputs.out(), identity)) {
             AttributionResult result = attribution.run(inputs.samples(), folder);
@@ -116,6 +129,7 @@ final class AttributeCommand implements Main.Command {
             folder.writeCsv("similarity", result.similarity());
             folder.writeCsv("similarity_matrix", result.similarityMatrix());
             manifest.addProperty("samples_used", result.used().size());
+            manifest.addProperty("similarity_missing", result.similarityMissing());
             manifest.addProperty("heldout_r", result.meanHeldOutCorrelation());
             Manifest.finish(manifest, result.seconds());
             folder.writeJson("manifest.json", manifest);

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.headlens.HeadlensException;
 import org.headlens.forward.Head;
 import org.headlens.flow.FlowOptions;
@@ -31,7 +32,7 @@ final class TraceCommand implements Main.Command {
 
     @Override
     public List<Options.Option> options() {
-        return List.of(Options.MODEL, Options.DATA, Options.OUT, Options.SAMPLES,
+        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL, Options.OUT, Options.SAMPLES,
                 Options.Option.integer("window", "consecutive layers cut at once (default a quarter of the layers)", 1, 100_000),
                 Options.Option.text("pairs", "LIST", "flows to cut, e.g. question->final,image_object->suffix_text (default the paper's seven)"),
                 Options.Option.number("threshold", "covered fraction from which a patch is object", 0, true, 1, false)
@@ -42,7 +43,9 @@ final class TraceCommand implements Main.Command {
                 Options.Option.path("top-heads", "FILE", "cut only in the top --top-k heads of an attribution's heads.csv"),
                 Options.Option.integer("top-k", "how many heads of --top-heads", 1, 1_000_000).byDefault(10),
                 Options.Option.flag("keep-incorrect", "also trace samples the model answers wrongly"),
-                Options.PROMPT);
+                Options.FIRST_TOKEN, Options.PROMPT));
+        list.addAll(1, Options.DATA_OPTIONS);
+        return list;
     }
 
     @Override
@@ -79,8 +82,16 @@ final class TraceCommand implements Main.Command {
         manifest.add("flow_options", Manifest.options(flowOptions));
         JsonObject identity = Manifest.identity(manifest, "flow_options");
         ResultFolder.check(inputs.out(), identity);
-        FlowTracer tracer = FlowTracer.of(model).options(flowOptions).prompt(inputs.prompt()).progress(out);
+        if (!inputs.dataSummary().isEmpty()) {
+            out.println(inputs.dataSummary());
+        }
+        FlowTracer tracer = FlowTracer.of(model).options(flowOptions).prompt(inputs.prompt()).progress(out).firstToken(inputs.firstToken());
         tracer.check(inputs.samples());
+        Map<String, Integer> skipped = tracer.skippedWithoutMask(inputs.samples());
+        if (!skipped.isEmpty()) {
+            out.println("trace: " + skipped.values().iterator().next() + " of " + inputs.samples().size() + " samples have no object mask,"
+                    + " so these pairs are skipped for them: " + String.join(", ", skipped.keySet()));
+        }
         try (ResultFolder folder = ResultFolder.claim(inputs.out(), identity)) {
             FlowResult result = tracer.run(inputs.samples(), folder);
             folder.writeCsv("samples", result.samples());
@@ -90,6 +101,7 @@ final class TraceCommand implements Main.Command {
             manifest.addProperty("window_size", result.windowSize());
             manifest.addProperty("samples_used", result.used().size());
             manifest.addProperty("strongest", result.strongest());
+            manifest.addProperty("pairs_skipped_without_mask", String.join(",", result.skippedPairs()));
             Manifest.finish(manifest, result.seconds());
             folder.writeJson("manifest.json", manifest);
             return result;
