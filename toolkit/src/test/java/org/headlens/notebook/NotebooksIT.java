@@ -15,119 +15,166 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Executes every notebook in real Jupyter ({@code jupyter nbconvert --execute}) on the kernel
- * named {@code java}, fails on any error output, and checks in headless Chromium that an exported
- * notebook really draws its chart. Needs Jupyter, the kernel and Chromium: {@code .ci/run}
- * installs them.
+ * Executes every notebook in real Jupyter ({@code jupyter nbconvert --execute}) on each Java
+ * kernel the README names (rapaio 3.0.1, IJava 1.3.0, JJava; {@link NotebookKernels}, installed in
+ * a scratch JUPYTER_PATH), fails on any error output, on a kernel that does not start (no
+ * retries: a user meets that as a broken notebook) and on a {@code show(...)} whose table, chart
+ * or image is missing, and checks in headless Chromium that an exported notebook of each kernel
+ * really draws its chart. {@code mvn verify} installs Jupyter and Chromium first where it can
+ * (src/test/sh/notebook-tools.sh).
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NotebooksIT {
     static final Path EXECUTED = Path.of("target", "executed-notebooks");
+    /** A show(...) call and its argument, as the notebooks write them. */
+    private static final Pattern SHOW = Pattern.compile("\\bshow\\((.*)\\);");
 
     @BeforeAll
-    static void jupyterAndKernelArePresent() throws Exception {
+    static void jupyterAndKernelsArePresent() throws Exception {
+        Result nbconvert = exec(Path.of("."), 120, "jupyter", "nbconvert", "--version");
+        if (nbconvert.status() != 0) {
+            fail("these tests need Jupyter (Debian: jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel) and chromium;"
+                    + " mvn verify installs them where it can\n" + nbconvert.output());
+        }
+        NotebookKernels.install();
         Result kernels = exec(Path.of("."), 60, "jupyter", "kernelspec", "list");
-        if (kernels.status() != 0 || kernels.output().lines().noneMatch(line -> line.trim().startsWith("java "))) {
-            fail("these tests need Jupyter and a kernel named 'java': run .ci/run, or install jupyter-nbconvert,"
-                    + " python3-nbclient, jupyter-client, python3-ipykernel and then ./headlens install-kernel\n" + kernels.output());
+        for (String kernel : NotebookKernels.NAMES) {
+            assertTrue(kernels.output().lines().anyMatch(line -> line.trim().startsWith(kernel + " ")
+                    && line.contains(NotebookKernels.JUPYTER_PATH.toString())), kernel + " is installed in the scratch path\n" + kernels.output());
         }
         Files.createDirectories(EXECUTED);
     }
 
-    static Stream<Path> notebooks() throws IOException {
-        return NotebooksTest.notebooks();
+    static Stream<Arguments> runs() throws IOException {
+        List<Path> notebooks = NotebooksTest.notebooks().toList();
+        return NotebookKernels.NAMES.stream().flatMap(kernel -> notebooks.stream().map(notebook -> Arguments.of(kernel, notebook)));
     }
 
-    @ParameterizedTest
-    @MethodSource("notebooks")
-    void executesInJupyterWithoutErrorOutputs(Path notebook) throws Exception {
-        long start = System.nanoTime();
-        String[] command = {"jupyter", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=java",
-            "--ExecutePreprocessor.timeout=600", "--ExecutePreprocessor.startup_timeout=60", "--output-dir", EXECUTED.toString(),
-            notebook.toString()};
-        Result run = exec(Path.of("."), 900, command);
-        // rapaio 3.0.1 sometimes never answers its first kernel_info_request (about one start in
-        // six here, before any notebook code runs; its shell thread is gone): start it again
-        for (int attempt = 2; attempt <= 4 && run.status() != 0 && kernelDidNotStart(run.output()); attempt++) {
-            System.out.println(notebook.getFileName() + ": the kernel did not start; start " + attempt);
-            run = exec(Path.of("."), 900, command);
-        }
-        assertEquals(0, run.status(), notebook + ": nbconvert failed\n" + tail(run.output()));
-        JsonObject executed = JsonParser.parseString(Files.readString(EXECUTED.resolve(notebook.getFileName()))).getAsJsonObject();
-        int rich = 0;
-        for (JsonElement element : executed.getAsJsonArray("cells")) {
+    @Order(1)
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("runs")
+    void executesWithItsTablesChartsAndImagesAndNoErrorOutput(String kernel, Path notebook) throws Exception {
+        Path executed = execute(kernel, notebook);
+        JsonObject json = JsonParser.parseString(Files.readString(executed)).getAsJsonObject();
+        int tables = 0;
+        int charts = 0;
+        int images = 0;
+        int expectedTables = 0;
+        int expectedCharts = 0;
+        int expectedImages = 0;
+        for (JsonElement element : json.getAsJsonArray("cells")) {
             JsonObject cell = element.getAsJsonObject();
             if (!cell.get("cell_type").getAsString().equals("code")) {
                 continue;
             }
+            Matcher show = SHOW.matcher(text(cell.get("source")));
+            while (show.find()) {
+                String argument = show.group(1).strip();
+                expectedCharts += argument.startsWith("Charts.") ? 1 : 0;
+                expectedImages += argument.startsWith("Images.") ? 1 : 0;
+                expectedTables += argument.startsWith("Charts.") || argument.startsWith("Images.") ? 0 : 1;
+            }
             for (JsonElement o : cell.getAsJsonArray("outputs")) {
                 JsonObject output = o.getAsJsonObject();
                 String type = output.get("output_type").getAsString();
+                String where = kernel + ", " + notebook.getFileName() + ", cell " + text(cell.get("source")).lines().findFirst().orElse("");
                 if (type.equals("error")) {
-                    fail(notebook + ": error output " + output.get("ename") + ": " + output.get("evalue"));
+                    fail(where + ": error output " + output.get("ename") + ": " + output.get("evalue"));
                 }
                 if (type.equals("stream") && output.get("name").getAsString().equals("stderr")
-                        && text(output.get("text")).contains("Exception")) {
-                    fail(notebook + ": exception on stderr: " + text(output.get("text")));
+                        && text(output.get("text")).matches("(?s).*(Exception|Error:).*")) {
+                    fail(where + ": exception on stderr: " + text(output.get("text")));
+                }
+                JsonObject data = output.has("data") ? output.getAsJsonObject("data") : new JsonObject();
+                if (type.equals("execute_result") && text(data.get("text/plain")).contains("java.io.PrintStream@")) {
+                    fail(where + ": a stray PrintStream result");
                 }
                 if (type.equals("display_data")) {
-                    JsonObject data = output.getAsJsonObject("data");
-                    rich += data.has("text/html") || data.has("image/png") ? 1 : 0;
                     if (data.has("application/vnd.plotly.v1+json")) {
-                        assertTrue(text(data.get("text/html")).contains("Plotly.newPlot"), notebook + ": chart HTML draws with Plotly");
+                        assertTrue(text(data.get("text/html")).contains("Plotly.newPlot"), where + ": chart HTML draws with Plotly");
+                        charts++;
+                    } else if (data.has("image/png")) {
+                        images++;
+                    } else if (text(data.get("text/html")).contains("<table")) {
+                        tables++;
                     }
                 }
             }
         }
-        assertTrue(rich >= 1, notebook + ": shows tables, charts or images through the display helper");
-        System.out.printf("%s executed in Jupyter in %.1f s%n", notebook.getFileName(), (System.nanoTime() - start) / 1e9);
+        System.out.printf("notebook %s on %s: %d tables, %d charts, %d images%n", notebook.getFileName(), kernel, tables, charts, images);
+        assertTrue(expectedTables + expectedCharts + expectedImages > 0, notebook + " shows something");
+        assertEquals(List.of(expectedTables, expectedCharts, expectedImages), List.of(tables, charts, images),
+                kernel + ", " + notebook.getFileName() + ": tables, charts and images shown, one for each show(...)");
     }
 
-    private static boolean kernelDidNotStart(String nbconvertOutput) {
-        return nbconvertOutput.contains("Kernel didn't respond") || nbconvertOutput.contains("Kernel died before replying to kernel_info");
+    /** @return the executed copy of a notebook, run on a kernel (no second start if the kernel does not answer) */
+    static Path execute(String kernel, Path notebook) throws Exception {
+        Path out = EXECUTED.resolve(kernel);
+        long start = System.nanoTime();
+        Result run = exec(Path.of("."), 1500, "jupyter", "nbconvert", "--to", "notebook", "--execute",
+                "--ExecutePreprocessor.kernel_name=" + kernel, "--ExecutePreprocessor.timeout=900",
+                "--ExecutePreprocessor.startup_timeout=60", "--output-dir", out.toString(), notebook.toString());
+        if (run.status() != 0 && (run.output().contains("Kernel didn't respond") || run.output().contains("Kernel died before replying"))) {
+            fail(kernel + " did not start for " + notebook.getFileName() + "\n" + tail(run.output()));
+        }
+        assertEquals(0, run.status(), kernel + ", " + notebook + ": nbconvert failed\n" + tail(run.output()));
+        System.out.printf("notebook %s on %s executed in %.1f s%n", notebook.getFileName(), kernel, (System.nanoTime() - start) / 1e9);
+        return out.resolve(notebook.getFileName());
     }
 
     /**
-     * Exports an executed notebook to HTML, keeps only its chart outputs, and takes a screenshot in
-     * headless Chromium: the chart area must be full of drawn, coloured pixels. The same page
-     * without plotly.js must not be, so the check can fail.
+     * Exports an executed notebook of each kernel to HTML, keeps only its chart outputs, and takes
+     * a screenshot in headless Chromium: the chart area must be full of drawn, coloured pixels.
+     * The same page without plotly.js must not be, so the check can fail.
      */
-    @Test
-    void anExportedNotebookDrawsItsChartsInABrowser() throws Exception {
+    @Order(2)
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kernels")
+    void anExportedNotebookDrawsItsChartsInABrowser(String kernel) throws Exception {
         Path notebook = NotebooksTest.NOTEBOOKS.resolve("02-head-attribution.ipynb");
-        Path executed = EXECUTED.resolve(notebook.getFileName());
+        Path executed = EXECUTED.resolve(kernel).resolve(notebook.getFileName());
         if (!Files.exists(executed)) {
-            executesInJupyterWithoutErrorOutputs(notebook);
+            executed = execute(kernel, notebook);
         }
-        Result export = exec(Path.of("."), 300, "jupyter", "nbconvert", "--to", "html", "--output-dir", EXECUTED.toString(),
-                executed.toString());
+        Path folder = executed.getParent();
+        Result export = exec(Path.of("."), 300, "jupyter", "nbconvert", "--to", "html", "--output-dir", folder.toString(), executed.toString());
         assertEquals(0, export.status(), tail(export.output()));
-        String html = Files.readString(EXECUTED.resolve("02-head-attribution.html"));
+        String html = Files.readString(folder.resolve("02-head-attribution.html"));
         assertTrue(html.contains("headlens-chart"), "the export holds the chart output");
         // only cells with a chart, and only their outputs, so that the screenshot is the chart
         String chartsOnly = html.replace("</head>", "<style>.jp-Cell{display:none !important}"
                 + ".jp-Cell:has(.headlens-chart){display:block !important}.jp-InputArea,.jp-InputPrompt,.jp-OutputPrompt"
                 + "{display:none !important}</style></head>");
-        int drawn = colouredPixels(chartsOnly, "charts");
-        int withoutPlotly = colouredPixels(chartsOnly.replaceAll("(?s)<script>\\s*/\\*\\*?\\s*\\* plotly\\.js.*?</script>", "<script></script>"),
+        int drawn = colouredPixels(folder, chartsOnly, "charts");
+        int withoutPlotly = colouredPixels(folder, chartsOnly.replaceAll("(?s)<script>\\s*/\\*\\*?\\s*\\* plotly\\.js.*?</script>", "<script></script>"),
                 "no-plotly");
-        System.out.printf("coloured pixels: %d with plotly.js, %d without%n", drawn, withoutPlotly);
-        assertTrue(drawn > 20_000, "the heatmap is drawn: " + drawn + " coloured pixels");
+        System.out.printf("%s: coloured pixels: %d with plotly.js, %d without%n", kernel, drawn, withoutPlotly);
+        assertTrue(drawn > 20_000, kernel + ": the heatmap is drawn: " + drawn + " coloured pixels");
         assertTrue(withoutPlotly < 2_000, "without plotly.js nothing is drawn, so the check can fail: " + withoutPlotly);
     }
 
+    static Stream<String> kernels() {
+        return NotebookKernels.NAMES.stream();
+    }
+
     /** Pixels of strong colour (channel spread over 60) in a 1000 x 1400 screenshot of the page. */
-    private static int colouredPixels(String html, String name) throws Exception {
-        Path page = EXECUTED.resolve("screenshot-" + name + ".html");
+    private static int colouredPixels(Path folder, String html, String name) throws Exception {
+        Path page = folder.resolve("screenshot-" + name + ".html");
         Files.writeString(page, html);
-        Path png = EXECUTED.resolve("screenshot-" + name + ".png").toAbsolutePath();
+        Path png = folder.resolve("screenshot-" + name + ".png").toAbsolutePath();
         Files.deleteIfExists(png);
         Chart.Browser.screenshot(page.toAbsolutePath(), png, 1000, 1400);
         BufferedImage image = ImageIO.read(png.toFile());
@@ -165,7 +212,10 @@ class NotebooksIT {
     }
 
     static Result exec(Path directory, int timeoutSeconds, String... command) throws Exception {
-        Process process = new ProcessBuilder(new ArrayList<>(List.of(command))).directory(directory.toFile()).redirectErrorStream(true).start();
+        ProcessBuilder builder = new ProcessBuilder(new ArrayList<>(List.of(command))).directory(directory.toFile()).redirectErrorStream(true);
+        // the kernels the tests install, ahead of any the user has
+        builder.environment().put("JUPYTER_PATH", NotebookKernels.JUPYTER_PATH.toString());
+        Process process = builder.start();
         byte[][] output = new byte[1][];
         Thread reader = new Thread(() -> {
             try {
