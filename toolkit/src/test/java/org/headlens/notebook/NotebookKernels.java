@@ -27,6 +27,17 @@ final class NotebookKernels {
     private NotebookKernels() {
     }
 
+    /** @return the kernels to run the notebooks on: all, or those named in -Dheadlens.notebook.kernels=a,b */
+    static List<String> selected() {
+        String chosen = System.getProperty("headlens.notebook.kernels", "").strip();
+        if (chosen.isEmpty()) {
+            return NAMES;
+        }
+        List<String> names = List.of(chosen.split("\\s*,\\s*"));
+        assertTrue(NAMES.containsAll(names), "headlens.notebook.kernels names kernels of " + NAMES + ": " + names);
+        return names;
+    }
+
     /** Installs the three kernelspecs into {@link #JUPYTER_PATH}{@code /kernels}. */
     static void install() throws Exception {
         Path kernels = JUPYTER_PATH.resolve("kernels");

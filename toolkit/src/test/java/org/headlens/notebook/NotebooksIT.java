@@ -74,7 +74,7 @@ class NotebooksIT {
 
     static Stream<Arguments> runs() throws IOException {
         List<Path> notebooks = NotebooksTest.notebooks().toList();
-        return NotebookKernels.NAMES.stream().flatMap(kernel -> notebooks.stream().map(notebook -> Arguments.of(kernel, notebook)));
+        return NotebookKernels.selected().stream().flatMap(kernel -> notebooks.stream().map(notebook -> Arguments.of(kernel, notebook)));
     }
 
     @Order(1)
@@ -181,7 +181,7 @@ class NotebooksIT {
     }
 
     static Stream<String> kernels() {
-        return NotebookKernels.NAMES.stream();
+        return NotebookKernels.selected().stream();
     }
 
     /** Pixels of strong colour (channel spread over 60) in a 1000 x 1400 screenshot of the page. */
