@@ -1,0 +1,101 @@
+package org.headlens.cli;
+
+import ai.djl.ndarray.NDManager;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.headlens.HeadlensException;
+import org.headlens.data.ShapesDataset;
+import org.headlens.interventions.Baseline;
+import org.headlens.model.Lvlm;
+
+/**
+ * What the tasks of a distributed run keep per JVM: a worker loads a model once and reuses it
+ * for all its tasks (a 7B model takes minutes to load and most of the memory), reads the
+ * dataset's labels once, and computes a mean-image baseline once.
+ */
+final class Workers {
+    private static final Map<Path, Lvlm> MODELS = new HashMap<>();
+    private static final Map<Path, Lvlm> LENT = new HashMap<>();
+    private static final Map<List<String>, RunInputs> INPUTS = new HashMap<>();
+    private static String baselineKey;
+    private static Baseline baseline;
+    private static NDManager baselineScope;
+
+    private Workers() {
+    }
+
+    /** @return the model of {@code folder}, loaded by the first task of this JVM that needs it */
+    static synchronized Lvlm model(Path folder) {
+        Path key = folder.toAbsolutePath().normalize();
+        Lvlm lent = LENT.get(key);
+        if (lent != null) {
+            return lent;
+        }
+        return MODELS.computeIfAbsent(key, Lvlm::load);
+    }
+
+    /**
+     * Lets tasks in this JVM (a {@code local[n]} run) use the model the command already loaded,
+     * instead of a second copy.
+     *
+     * @param model the model
+     * @return closing it ends the loan
+     */
+    static synchronized AutoCloseable lend(Lvlm model) {
+        Path key = model.folder().toAbsolutePath().normalize();
+        LENT.put(key, model);
+        return () -> {
+            synchronized (Workers.class) {
+                LENT.remove(key);
+                if (baselineKey != null && baselineKey.startsWith(key + "\n")) {
+                    dropBaseline();
+                }
+            }
+        };
+    }
+
+    /** @return the inputs the arguments name, read once per JVM */
+    static synchronized RunInputs inputs(String[] arguments, Options options) {
+        return INPUTS.computeIfAbsent(List.of(arguments), k -> RunInputs.read(options));
+    }
+
+    /** @return the sample with this id */
+    static ShapesDataset.Entry sample(RunInputs inputs, String id) {
+        return inputs.samples().stream().filter(e -> e.id().equals(id)).findFirst()
+                .orElseThrow(() -> new HeadlensException(inputs.data() + ": has no sample " + id + " among the first " + inputs.samples().size()
+                        + " here, though the driver listed it; every worker must see the same dataset folder"));
+    }
+
+    /**
+     * @param model the run's model
+     * @param label the baseline's name
+     * @param samples the run's samples
+     * @param compute makes the baseline in the scope it is given
+     * @return the run's baseline, computed once per JVM
+     */
+    static synchronized Baseline baseline(Lvlm model, String label, List<ShapesDataset.Entry> samples, Function<NDManager, Baseline> compute) {
+        String key = model.folder().toAbsolutePath().normalize() + "\n" + label + "\n"
+                + Arrays.toString(samples.stream().map(ShapesDataset.Entry::id).toArray());
+        if (!key.equals(baselineKey)) {
+            dropBaseline();
+            NDManager scope = model.newScope();
+            baseline = compute.apply(scope);
+            baselineScope = scope;
+            baselineKey = key;
+        }
+        return baseline;
+    }
+
+    private static void dropBaseline() {
+        if (baselineScope != null) {
+            baselineScope.close();
+        }
+        baselineScope = null;
+        baseline = null;
+        baselineKey = null;
+    }
+}
