@@ -1,0 +1,121 @@
+package org.headlens.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.headlens.results.ResultFolder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code --spark local[2]} gives the tables of a run in one process byte for byte, records Spark
+ * in the manifest, leaves one result per sample when a sample's task runs twice at once (as
+ * with speculation or a retry), and resumes by computing only what is missing.
+ */
+class SparkLocalTest {
+    static final Path HOME = Path.of(System.getProperty("headlens.home", ".."));
+    static final Path MODEL = HOME.resolve("datasets/tiny-shapes/model").toAbsolutePath().normalize();
+    static final Path DATA = HOME.resolve("datasets/tiny-shapes/eval").toAbsolutePath().normalize();
+    static final String[] TABLES = {"samples", "heads", "per_sample_heads", "by_class", "curves", "areas", "similarity", "similarity_matrix"};
+
+    record Run(int status, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    static List<String> attribute(Path out, String... more) {
+        List<String> args = new ArrayList<>(List.of("attribute", "--model", MODEL.toString(), "--data", DATA.toString(), "--out", out.toString(),
+                "--samples", "3", "--masks", "50", "--held-out", "8", "--curve-points", "4", "--seed", "3", "--keep-incorrect"));
+        args.addAll(List.of(more));
+        return args;
+    }
+
+    /** The summary line without its timing. */
+    static String summary(String out) {
+        String last = out.strip().lines().reduce((a, b) -> b).orElse("");
+        return last.replaceAll(" seconds=[0-9.]+", "");
+    }
+
+    static void assertSameTables(Path expected, Path actual, String[] tables) throws Exception {
+        for (String table : tables) {
+            assertEquals(Files.readString(expected.resolve(table + ".csv")), Files.readString(actual.resolve(table + ".csv")), table + ".csv");
+        }
+    }
+
+    @Test
+    void localSparkGivesTheTablesOfOneMachineAndResumes(@TempDir Path single, @TempDir Path spark) throws Exception {
+        Run one = run(attribute(single).toArray(String[]::new));
+        assertEquals(0, one.status(), one.err());
+        Run distributed = run(attribute(spark, "--spark", "local[2]").toArray(String[]::new));
+        assertEquals(0, distributed.status(), distributed.err());
+        assertSameTables(single, spark, TABLES);
+        assertTrue(summary(one.out()).startsWith("attribute: samples=3"), one.out());
+        assertEquals(summary(one.out()), summary(distributed.out()));
+        JsonObject manifest = JsonParser.parseString(Files.readString(spark.resolve("manifest.json"))).getAsJsonObject();
+        JsonObject recorded = manifest.getAsJsonObject("spark");
+        assertEquals("local[2]", recorded.get("master").getAsString());
+        assertTrue(recorded.get("version").getAsString().startsWith("4."), recorded.toString());
+        assertTrue(recorded.getAsJsonArray("executors").size() >= 1, recorded.toString());
+
+        // a sample's task run twice at the same time, as speculation does: one result file, the same tables
+        String first = "eval-0000";
+        Path measurement = spark.resolve("samples/" + first + ".json");
+        JsonObject before = result(measurement);
+        Files.delete(measurement);
+        Files.delete(spark.resolve("curves/" + first + ".json"));
+        JsonObject identity = JsonParser.parseString(Files.readString(spark.resolve(ResultFolder.RUN_FILE))).getAsJsonObject();
+        identity.remove("run_id");
+        String[] workerArguments = attribute(spark).subList(1, attribute(spark).size()).toArray(String[]::new);
+        try (Distributed engine = Distributed.open("local[2]", "twice")) {
+            engine.run("attribute", List.of(first, first), new AttributeCommand.Measure(workerArguments, identity.toString(), null));
+        }
+        assertEquals(List.of("eval-0000.json", "eval-0001.json", "eval-0002.json"), names(spark.resolve("samples")));
+        assertEquals(before, result(measurement), "the repeated sample's result");
+
+        Map<String, FileTime> kept = new HashMap<>();
+        for (String name : names(spark.resolve("samples"))) {
+            kept.put(name, Files.getLastModifiedTime(spark.resolve("samples").resolve(name)));
+        }
+        Run resumed = run(attribute(spark, "--spark", "local[2]").toArray(String[]::new));
+        assertEquals(0, resumed.status(), resumed.err());
+        for (String name : kept.keySet()) {
+            assertEquals(kept.get(name), Files.getLastModifiedTime(spark.resolve("samples").resolve(name)), name + " was skipped, not redone");
+        }
+        assertEquals(List.of("eval-0000.json", "eval-0001.json", "eval-0002.json"), names(spark.resolve("curves")));
+        assertSameTables(single, spark, TABLES);
+        try (Stream<Path> files = Files.walk(spark)) {
+            assertEquals(0, files.filter(p -> p.getFileName().toString().endsWith(ResultFolder.PARTIAL_SUFFIX)).count(), "no temporary files left");
+        }
+    }
+
+    /** A per-sample file's result without its timing, which two attempts do not share. */
+    private static JsonObject result(Path file) throws Exception {
+        JsonObject result = JsonParser.parseString(Files.readString(file)).getAsJsonObject().getAsJsonObject("result");
+        result.remove("seconds");
+        return result;
+    }
+
+    static List<String> names(Path folder) throws Exception {
+        try (Stream<Path> files = Files.list(folder)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+}
