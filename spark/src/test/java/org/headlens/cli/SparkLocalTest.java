@@ -106,6 +106,30 @@ class SparkLocalTest {
         }
     }
 
+    @Test
+    void localSparkTracesLikeOneMachine(@TempDir Path single, @TempDir Path spark, @TempDir Path work) throws Exception {
+        // heads taken from an attribution's heads.csv are read by the driver; workers get them by name
+        Path heads = work.resolve("heads.csv");
+        Files.writeString(heads, "layer,head,attribution\n1,0,0.5\n3,2,0.9\n0,1,0.1\n");
+        List<String> args = List.of("trace", "--model", MODEL.toString(), "--data", DATA.toString(), "--samples", "2", "--window", "2",
+                "--top-heads", heads.toString(), "--top-k", "2", "--keep-incorrect");
+        List<String> one = new ArrayList<>(args);
+        one.addAll(List.of("--out", single.toString()));
+        List<String> distributed = new ArrayList<>(args);
+        distributed.addAll(List.of("--out", spark.toString(), "--spark", "local[2]"));
+        Run first = run(one.toArray(String[]::new));
+        assertEquals(0, first.status(), first.err());
+        Run second = run(distributed.toArray(String[]::new));
+        assertEquals(0, second.status(), second.err());
+        assertSameTables(single, spark, new String[] {"samples", "knockouts", "curves", "summary"});
+        assertTrue(summary(first.out()).startsWith("trace: samples=2"), first.out());
+        assertEquals(summary(first.out()), summary(second.out()));
+        assertEquals(List.of("eval-0000.json", "eval-0001.json"), names(spark.resolve("flow")));
+        JsonObject manifest = JsonParser.parseString(Files.readString(spark.resolve("manifest.json"))).getAsJsonObject();
+        assertEquals("local[2]", manifest.getAsJsonObject("spark").get("master").getAsString());
+        assertTrue(manifest.getAsJsonObject("flow_options").toString().contains("\"layer\":3"), manifest.toString());
+    }
+
     /** A per-sample file's result without its timing, which two attempts do not share. */
     private static JsonObject result(Path file) throws Exception {
         JsonObject result = JsonParser.parseString(Files.readString(file)).getAsJsonObject().getAsJsonObject("result");

@@ -161,10 +161,10 @@ final class AttributeCommand implements Main.Command {
 
         AttributionResult run(Lvlm model, HeadAttribution attribution, RunInputs inputs, JsonObject identity, ResultFolder folder, JsonObject manifest) {
             long start = System.nanoTime();
-            String[] arguments = workerArguments(options, inputs);
+            String[] arguments = Workers.arguments(options, inputs, Map.of());
             String id = identity.toString();
             List<String> ids = inputs.samples().stream().map(e -> e.id()).toList();
-            try (AutoCloseable loan = Workers.lend(model)) {
+            try (Workers.Loan loan = Workers.lend(model)) {
                 engine.run("attribute", ids, new Measure(arguments, id, null));
                 List<SampleAttribution> measured = attribution.savedMeasurements(folder, inputs.samples());
                 List<Ranking> rankings = attribution.rankings(measured);
@@ -172,29 +172,11 @@ final class AttributeCommand implements Main.Command {
                 engine.run("attribute curves", kept, new Measure(arguments, id, RANKINGS.toJson(rankings)));
                 manifest.add("spark", engine.describe());
                 return attribution.savedResult(folder, inputs.samples(), (System.nanoTime() - start) / 1e9);
-            } catch (HeadlensException | Error e) {
-                throw e;
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
             }
         }
     }
 
     private static final Gson RANKINGS = new Gson();
-
-    /**
-     * The command's arguments as a worker parses them: paths absolute (a worker's working folder is
-     * not the driver's) and without {@code --spark}.
-     */
-    static String[] workerArguments(Options options, RunInputs inputs) {
-        Map<String, String> replaced = new java.util.HashMap<>();
-        replaced.put("model", inputs.model().toAbsolutePath().normalize().toString());
-        replaced.put("data", inputs.data().toAbsolutePath().normalize().toString());
-        replaced.put("out", inputs.out().toAbsolutePath().normalize().toString());
-        replaced.put("samples", Integer.toString(inputs.samples().size()));
-        replaced.put("spark", null);
-        return options.arguments(replaced);
-    }
 
     /** One sample's measurement (rankings null) or curves (rankings given), in the worker that runs it. */
     record Measure(String[] arguments, String identity, String rankings) implements Distributed.Task {
@@ -204,9 +186,7 @@ final class AttributeCommand implements Main.Command {
             Options options = Options.parse("attribute", command.options(), arguments, Map.of());
             RunInputs inputs = Workers.inputs(arguments, options);
             ShapesDataset.Entry sample = Workers.sample(inputs, sampleId);
-            Lvlm model = Workers.model(inputs.model());
-            // one task at a time per model: PyTorch already uses every core for one sample
-            synchronized (model) {
+            Workers.withModel(inputs, model -> {
                 HeadAttribution attribution = HeadAttribution.of(model).options(attributionOptions(options)).prompt(inputs.prompt()).progress(null);
                 Baseline baseline = Workers.baseline(model, attribution.options().baseline().label(), inputs.samples(),
                         scope -> attribution.baseline(inputs.samples(), scope));
@@ -218,7 +198,7 @@ final class AttributeCommand implements Main.Command {
                         attribution.curvesInto(folder, sample, inputs.samples(), parsed, baseline);
                     }
                 }
-            }
+            });
         }
     }
 }

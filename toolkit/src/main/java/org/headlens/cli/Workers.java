@@ -28,6 +28,12 @@ final class Workers {
     private Workers() {
     }
 
+    /** A model lent to the tasks of this JVM. */
+    interface Loan extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     /** @return the model of {@code folder}, loaded by the first task of this JVM that needs it */
     static synchronized Lvlm model(Path folder) {
         Path key = folder.toAbsolutePath().normalize();
@@ -45,7 +51,7 @@ final class Workers {
      * @param model the model
      * @return closing it ends the loan
      */
-    static synchronized AutoCloseable lend(Lvlm model) {
+    static synchronized Loan lend(Lvlm model) {
         Path key = model.folder().toAbsolutePath().normalize();
         LENT.put(key, model);
         return () -> {
@@ -97,5 +103,37 @@ final class Workers {
         baselineScope = null;
         baseline = null;
         baselineKey = null;
+    }
+
+    /**
+     * The command's arguments as a worker parses them: paths absolute (a worker's working folder
+     * is not the driver's), the sample count fixed, and without {@code --spark}.
+     *
+     * @param options the command's options
+     * @param inputs what they name
+     * @param replaced further values that replace given ones (null: leave the option out)
+     * @return the arguments
+     */
+    static String[] arguments(Options options, RunInputs inputs, Map<String, String> replaced) {
+        Map<String, String> all = new HashMap<>();
+        all.put("model", inputs.model().toAbsolutePath().normalize().toString());
+        all.put("data", inputs.data().toAbsolutePath().normalize().toString());
+        all.put("out", inputs.out().toAbsolutePath().normalize().toString());
+        all.put("samples", Integer.toString(inputs.samples().size()));
+        all.put("spark", null);
+        all.putAll(replaced);
+        return options.arguments(all);
+    }
+
+    /**
+     * Runs {@code work} with the model the worker holds for the inputs, one task at a time per
+     * model: PyTorch already spreads one sample over every core, and a model's scopes are not
+     * shared between threads.
+     */
+    static void withModel(RunInputs inputs, java.util.function.Consumer<Lvlm> work) {
+        Lvlm model = model(inputs.model());
+        synchronized (model) {
+            work.accept(model);
+        }
     }
 }
