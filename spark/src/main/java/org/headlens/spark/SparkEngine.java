@@ -57,7 +57,8 @@ public final class SparkEngine implements Distributed, Distributed.Provider {
         context.setJobDescription("headlens " + stage + " (" + sampleIds.size() + " samples)");
         try {
             context.parallelize(sampleIds, sampleIds.size()).foreach(task::run);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
+            // Spark's job failure is a checked SparkException that Scala throws undeclared
             throw explained(e, stage);
         }
     }
@@ -66,7 +67,7 @@ public final class SparkEngine implements Distributed, Distributed.Provider {
      * A failed task's own one-line message when it was headlens's (a refused input), else Spark's
      * reason; Spark reports both wrapped in its job failure.
      */
-    static RuntimeException explained(RuntimeException failure, String stage) {
+    static RuntimeException explained(Exception failure, String stage) {
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
             if (cause instanceof HeadlensException headlens) {
                 return headlens;
@@ -81,11 +82,11 @@ public final class SparkEngine implements Distributed, Distributed.Provider {
             int end = rest.indexOf('\n');
             return new HeadlensException(end < 0 ? rest : rest.substring(0, end), failure);
         }
-        if (failure.getCause() instanceof SparkException || message.contains("Job aborted")) {
-            int end = message.indexOf('\n');
-            return new HeadlensException("the Spark job of " + stage + " failed: " + (end < 0 ? message : message.substring(0, end)), failure);
+        if (failure instanceof RuntimeException runtime && !(failure.getCause() instanceof SparkException)) {
+            return runtime;
         }
-        return failure;
+        int end = message.indexOf('\n');
+        return new HeadlensException("the Spark job of " + stage + " failed: " + (end < 0 ? message : message.substring(0, end)), failure);
     }
 
     @Override

@@ -86,6 +86,13 @@ class SparkLocalTest {
         String[] workerArguments = attribute(spark).subList(1, attribute(spark).size()).toArray(String[]::new);
         try (Distributed engine = Distributed.open("local[2]", "twice")) {
             engine.run("attribute", List.of(first, first), new AttributeCommand.Measure(workerArguments, identity.toString(), null));
+            // a worker that does not see the run's folder: the task's own one-line message, naming it, ends the run
+            Path unseen = spark.resolveSibling(spark.getFileName() + "-unseen");
+            String[] elsewhere = attribute(unseen).subList(1, attribute(unseen).size()).toArray(String[]::new);
+            org.headlens.HeadlensException refused = org.junit.jupiter.api.Assertions.assertThrows(org.headlens.HeadlensException.class,
+                    () -> engine.run("attribute", List.of(first), new AttributeCommand.Measure(elsewhere, identity.toString(), null)));
+            assertTrue(refused.getMessage().startsWith(unseen.resolve(ResultFolder.RUN_FILE) + ": missing"), refused.getMessage());
+            assertTrue(!Files.exists(unseen.resolve("samples")), "nothing written where the run does not live");
         }
         assertEquals(List.of("eval-0000.json", "eval-0001.json", "eval-0002.json"), names(spark.resolve("samples")));
         assertEquals(before, result(measurement), "the repeated sample's result");
