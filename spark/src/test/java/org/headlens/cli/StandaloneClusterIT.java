@@ -21,18 +21,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A real Spark standalone cluster on this machine, on loopback only: a master and two workers,
- * each its own process started from Spark's own classes, run an attribution submitted with the
- * shaded jar (each worker's executor loads the model and takes tasks); the tables equal those
- * of a run in one process. Runs after {@code package}, which builds the jar.
+ * each its own process started from Spark's own classes, run an attribution that spark-submit
+ * (also its own process) submits with the shaded jar; each worker's executor loads the model and
+ * takes tasks, and the tables equal those of a run in one process. Runs after {@code package},
+ * which builds the jar.
  */
 class StandaloneClusterIT {
     private final List<Process> started = new ArrayList<>();
-    private final List<String> properties = List.of("spark.jars", "spark.driver.host", "spark.driver.bindAddress", "spark.executor.memory",
-            "spark.executor.cores", "spark.cores.max", "spark.ui.enabled", "spark.executor.extraJavaOptions");
 
     @AfterEach
     void stopCluster() throws InterruptedException {
-        properties.forEach(System::clearProperty);
         for (Process process : started) {
             // workers end their executors when they stop; descendants are ended first all the same
             process.descendants().forEach(ProcessHandle::destroy);
@@ -55,7 +53,8 @@ class StandaloneClusterIT {
         Path home = Files.createDirectories(work.resolve("spark-home/jars"));
         for (String entry : Files.readString(Path.of(System.getProperty("headlens.spark.classpath"))).strip().split(java.io.File.pathSeparator)) {
             Path source = Path.of(entry);
-            if (entry.contains("/org/headlens/") || entry.contains("/toolkit/target/") || !entry.endsWith(".jar")) {
+            if (entry.contains("/org/headlens/") || entry.contains("/toolkit/target/") || entry.contains("/ai/djl/") || entry.contains("/tech/tablesaw/")
+                    || !entry.endsWith(".jar")) {
                 continue;
             }
             Files.createSymbolicLink(home.resolve(source.getFileName()), source);
@@ -74,24 +73,24 @@ class StandaloneClusterIT {
                     Files.createDirectories(work.resolve("worker" + i)).toString(), master);
             await(log, "Successfully registered with master");
         }
-        System.setProperty("spark.jars", jar.toString());
-        System.setProperty("spark.driver.host", "127.0.0.1");
-        System.setProperty("spark.driver.bindAddress", "127.0.0.1");
-        System.setProperty("spark.executor.memory", "1g");
-        System.setProperty("spark.executor.cores", "1");
-        System.setProperty("spark.cores.max", "2");
-        System.setProperty("spark.ui.enabled", "false");
-        System.setProperty("spark.executor.extraJavaOptions", "-Dai.djl.offline=true");
-
         String[] options = {"--model", SparkLocalTest.MODEL.toString(), "--data", SparkLocalTest.DATA.toString(), "--samples", "2",
             "--masks", "50", "--held-out", "8", "--curve-points", "3", "--seed", "5", "--keep-incorrect"};
         SparkLocalTest.Run one = SparkLocalTest.run(concat(new String[] {"attribute", "--out", single.toString()}, options));
         assertEquals(0, one.status(), one.err());
-        SparkLocalTest.Run distributed = SparkLocalTest.run(concat(new String[] {"attribute", "--out", cluster.toString(), "--spark", master},
-                options));
-        assertEquals(0, distributed.status(), distributed.err() + "\nmaster log:\n" + Files.readString(masterLog));
+        // submitted as a user would: spark-submit's own class, the shaded jar, the driver in its own process
+        Path driverLog = work.resolve("driver.log");
+        Process driver = start(work, home.getParent(), classpath, driverLog, "org.apache.spark.deploy.SparkSubmit", concat(new String[] {
+            "--master", master, "--deploy-mode", "client", "--class", "org.headlens.spark.SparkMain",
+            "--driver-memory", "1g", "--executor-memory", "1g", "--executor-cores", "1", "--total-executor-cores", "2",
+            "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1", "--conf", "spark.ui.enabled=false",
+            "--conf", "spark.executor.extraJavaOptions=-Dai.djl.offline=true", "--conf", "spark.driver.extraJavaOptions=-Dai.djl.offline=true",
+            jar.toString(), "attribute", "--out", cluster.toString()}, options));
+        assertTrue(driver.waitFor(300, TimeUnit.SECONDS), "the submitted run ends");
+        String submitted = Files.readString(driverLog);
+        assertEquals(0, driver.exitValue(), submitted + "\nmaster log:\n" + Files.readString(masterLog));
         SparkLocalTest.assertSameTables(single, cluster, SparkLocalTest.TABLES);
-        assertEquals(SparkLocalTest.summary(one.out()), SparkLocalTest.summary(distributed.out()));
+        assertEquals(SparkLocalTest.summary(one.out()), SparkLocalTest.summary(submitted.lines().filter(l -> l.startsWith("attribute: samples="))
+                .reduce((a, b) -> b).orElse(submitted)));
 
         JsonObject spark = JsonParser.parseString(Files.readString(cluster.resolve("manifest.json"))).getAsJsonObject().getAsJsonObject("spark");
         assertEquals(master, spark.get("master").getAsString());
@@ -109,8 +108,10 @@ class StandaloneClusterIT {
         }
     }
 
-    private void start(Path work, Path sparkHome, String classpath, Path log, String main, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m"));
+    private Process start(Path work, Path sparkHome, String classpath, Path log, String main, String... args) throws IOException {
+        // spark-submit in client mode runs the driver in its own JVM, so its heap is this one
+        String heap = main.endsWith("SparkSubmit") ? "-Xmx1g" : "-Xmx256m";
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), heap));
         command.addAll(Arrays.asList(System.getProperty("headlens.spark.opens", "").split("\\s+")));
         command.addAll(List.of("-cp", classpath, main));
         command.addAll(Arrays.asList(args));
@@ -120,7 +121,9 @@ class StandaloneClusterIT {
         environment.put("SPARK_HOME", sparkHome.toString());
         environment.put("SPARK_SCALA_VERSION", "2.13");
         environment.put("SPARK_LOCAL_IP", "127.0.0.1");
-        started.add(builder.start());
+        Process process = builder.start();
+        started.add(process);
+        return process;
     }
 
     private static void await(Path log, String line) throws Exception {
