@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.headlens.data.ShapeSample;
+import org.headlens.data.Sample;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.SyntheticShapes;
 import org.headlens.data.TinyModel;
@@ -26,7 +27,7 @@ public final class TestModels {
     }
 
     /** Writes {@code count} synthetic samples (class = index mod 8) and reads them back. */
-    public static List<ShapesDataset.Entry> shapes(Path folder, int count, long seed) {
+    public static List<Sample> shapes(Path folder, int count, long seed) {
         SyntheticShapes generator = new SyntheticShapes(TinyModel.IMAGE_SIZE, seed);
         List<ShapeSample> shapes = new ArrayList<>();
         for (int i = 0; i < count; i++) {

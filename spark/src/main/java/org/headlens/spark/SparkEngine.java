@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.util.List;
 import org.apache.spark.SparkConf;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.SparkException;
 import org.apache.spark.SparkExecutorInfo;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -96,10 +97,16 @@ public final class SparkEngine implements Distributed, Distributed.Provider {
         spark.addProperty("master", context.master());
         spark.addProperty("application", context.sc().applicationId());
         spark.addProperty("executor_memory", context.getConf().get("spark.executor.memory", "1g"));
+        // Spark lists the driver among the executors; it runs tasks only in local mode
+        String driver = SparkEnv.get().blockManager().blockManagerId().hostPort();
         JsonArray executors = new JsonArray();
         for (SparkExecutorInfo executor : context.sc().statusTracker().getExecutorInfos()) {
-            executors.add(executor.host() + ":" + executor.port());
+            String address = executor.host() + ":" + executor.port();
+            if (context.isLocal() || !address.equals(driver)) {
+                executors.add(address);
+            }
         }
+        spark.addProperty("executor_count", executors.size());
         spark.add("executors", executors);
         return spark;
     }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.headlens.HeadlensException;
 import org.headlens.forward.Head;
 import org.headlens.forward.Heads;
 import tech.tablesaw.api.DoubleColumn;
@@ -31,12 +32,21 @@ public record AttributionResult(Heads grid, AttributionOptions options, List<Sam
     }
 
     /**
+     * @param name a ranking's name, e.g. {@link Ranking#ATTRIBUTION} or {@link Ranking#SINGLE_HEAD}
+     * @return the ranking of that name fitted by this run
+     */
+    public Ranking ranking(String name) {
+        return rankings.stream().filter(r -> r.name().equals(name)).findFirst().orElseThrow(() -> new HeadlensException(
+                "no ranking named '" + name + "'; this run has " + rankings.stream().map(Ranking::name).toList()));
+    }
+
+    /**
      * @param k how many heads
      * @return the {@code k} heads of largest mean attribution, most important first (e.g. to
      *     restrict a flow trace to them)
      */
     public List<Head> topHeads(int k) {
-        Ranking attribution = rankings.stream().filter(r -> r.name().equals(Ranking.ATTRIBUTION)).findFirst().orElseThrow();
+        Ranking attribution = ranking(Ranking.ATTRIBUTION);
         List<Head> heads = new ArrayList<>();
         for (int h : attribution.top(Math.min(k, grid.count()))) {
             heads.add(grid.head(h));
@@ -166,6 +176,11 @@ public record AttributionResult(Heads grid, AttributionOptions options, List<Sam
     /** @return semantic versus appearance: cosine and top-k overlap per kind of pair */
     public Table similarity() {
         return Similarity.pairs(used(), options.topK());
+    }
+
+    /** @return what the similarity analysis could not compare, and why (empty when it compared everything) */
+    public String similarityMissing() {
+        return Similarity.missing(used());
     }
 
     /** @return cosine similarity between the mean attribution vectors of every class and style group */

@@ -19,6 +19,7 @@ import org.headlens.forward.Head;
 import org.headlens.forward.HeadMask;
 import org.headlens.forward.Heads;
 import org.headlens.interventions.Intervention;
+import org.headlens.data.Sample;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
 import org.headlens.forward.Capture;
@@ -50,6 +51,14 @@ public final class HeadAttribution {
     private final String prompt;
     private final PrintStream log;
     private final long prefixMemory;
+    private final boolean firstToken;
+    private final String semantic;
+    private final String appearance;
+
+    /** Default grouping compared as "semantic": the expected answer. */
+    public static final String DEFAULT_SEMANTIC = Sample.ANSWER;
+    /** Default grouping compared as "appearance": the label {@code style}. */
+    public static final String DEFAULT_APPEARANCE = "style";
 
     /**
      * Default memory for the prefix caches kept between a sample's measurement and its curves:
@@ -58,6 +67,14 @@ public final class HeadAttribution {
     public static final long DEFAULT_PREFIX_MEMORY = 1L << 30;
 
     private HeadAttribution(Lvlm model, AttributionOptions options, String prompt, PrintStream log, long prefixMemory) {
+        this(model, options, prompt, log, prefixMemory, false, DEFAULT_SEMANTIC, DEFAULT_APPEARANCE);
+    }
+
+    private HeadAttribution(Lvlm model, AttributionOptions options, String prompt, PrintStream log, long prefixMemory, boolean firstToken,
+            String semantic, String appearance) {
+        this.firstToken = firstToken;
+        this.semantic = semantic;
+        this.appearance = appearance;
         this.model = model;
         this.options = options;
         this.prompt = prompt;
@@ -72,17 +89,36 @@ public final class HeadAttribution {
 
     /** @return a copy with these options */
     public HeadAttribution options(AttributionOptions value) {
-        return new HeadAttribution(model, value, prompt, log, prefixMemory);
+        return new HeadAttribution(model, value, prompt, log, prefixMemory, firstToken, semantic, appearance);
     }
 
     /** @return a copy asking {@code text} (with its image placeholder) */
     public HeadAttribution prompt(String text) {
-        return new HeadAttribution(model, options, text, log, prefixMemory);
+        return new HeadAttribution(model, options, text, log, prefixMemory, firstToken, semantic, appearance);
+    }
+
+    /**
+     * @param value whether answers of several tokens are measured on their first token (see
+     *        {@link Answer#of(Lvlm, String, boolean)}); otherwise they are refused
+     * @return a copy with that answer rule
+     */
+    public HeadAttribution firstToken(boolean value) {
+        return new HeadAttribution(model, options, prompt, log, prefixMemory, value, semantic, appearance);
+    }
+
+    /**
+     * @param semanticLabel the grouping compared as "semantic" (the class columns of the tables), e.g. {@code answer}
+     * @param appearanceLabel the grouping compared as "appearance", e.g. {@code style}; samples
+     *        without it leave the same-appearance comparison empty
+     * @return a copy comparing these two label groupings
+     */
+    public HeadAttribution groupings(String semanticLabel, String appearanceLabel) {
+        return new HeadAttribution(model, options, prompt, log, prefixMemory, firstToken, semanticLabel, appearanceLabel);
     }
 
     /** @return a copy printing progress to {@code out} (null: silent) */
     public HeadAttribution progress(PrintStream out) {
-        return new HeadAttribution(model, options, prompt, out, prefixMemory);
+        return new HeadAttribution(model, options, prompt, out, prefixMemory, firstToken, semantic, appearance);
     }
 
     /**
@@ -91,12 +127,22 @@ public final class HeadAttribution {
      * @return a copy with that budget
      */
     public HeadAttribution prefixMemory(long bytes) {
-        return new HeadAttribution(model, options, prompt, log, Math.max(0, bytes));
+        return new HeadAttribution(model, options, prompt, log, Math.max(0, bytes), firstToken, semantic, appearance);
     }
 
     /** @return the options */
     public AttributionOptions options() {
         return options;
+    }
+
+    /** @return the label grouping compared as semantic */
+    public String semantic() {
+        return semantic;
+    }
+
+    /** @return the label grouping compared as appearance */
+    public String appearance() {
+        return appearance;
     }
 
     /** @return the prompt text */
@@ -110,7 +156,7 @@ public final class HeadAttribution {
      * @param samples the samples
      * @return the results
      */
-    public AttributionResult run(List<ShapesDataset.Entry> samples) {
+    public AttributionResult run(List<Sample> samples) {
         return run(samples, null);
     }
 
@@ -122,10 +168,10 @@ public final class HeadAttribution {
      * @param folder where per-sample results go, or null to keep them in memory only
      * @return the results
      */
-    public AttributionResult run(List<ShapesDataset.Entry> samples, ResultFolder folder) {
+    public AttributionResult run(List<Sample> samples, ResultFolder folder) {
         check(samples);
         if (folder != null) {
-            ResultFolder.checkSampleIds(samples.stream().map(ShapesDataset.Entry::id).toList(), "the samples");
+            ResultFolder.checkSampleIds(samples.stream().map(Sample::id).toList(), "the samples");
         }
         long start = System.nanoTime();
         List<SampleAttribution> measured = new ArrayList<>();
@@ -133,18 +179,18 @@ public final class HeadAttribution {
         try (NDManager manager = model.newScope(); Prepared prepared = new Prepared(prefixMemory)) {
             Baseline baseline = baseline(samples, manager);
             Progress progress = new Progress("attribute", samples.size(), log, 2);
-            for (ShapesDataset.Entry sample : samples) {
+            for (Sample sample : samples) {
                 measured.add(ResultFolder.readOrCompute(folder, measurementFile(sample, samples), SampleAttribution.class,
                         () -> prepared.keepAfter(sample.id(), engine -> measure(sample, engine), prepare(sample, baseline))));
                 progress.step(sample.id() + " (masks, held-out, single heads)");
             }
             List<Ranking> rankings = rankings(measured);
-            Map<String, ShapesDataset.Entry> byId = new HashMap<>();
+            Map<String, Sample> byId = new HashMap<>();
             samples.forEach(e -> byId.put(e.id(), e));
             List<SampleAttribution> kept = measured.stream().filter(this::isKept).toList();
             Progress curveProgress = new Progress("attribute curves", kept.size(), log, 2);
             for (SampleAttribution sample : kept) {
-                ShapesDataset.Entry entry = byId.get(sample.id());
+                Sample entry = byId.get(sample.id());
                 curves.add(ResultFolder.readOrCompute(folder, curvesFile(entry, samples, rankings), SampleCurves.class,
                         () -> prepared.use(entry.id(), engine -> curves(entry, engine, rankings), () -> prepare(entry, baseline))));
                 curveProgress.step(sample.id());
@@ -170,7 +216,7 @@ public final class HeadAttribution {
      * @param baseline {@link #baseline} of those samples
      * @return the measurement
      */
-    public SampleAttribution measureInto(ResultFolder folder, ShapesDataset.Entry sample, List<ShapesDataset.Entry> samples, Baseline baseline) {
+    public SampleAttribution measureInto(ResultFolder folder, Sample sample, List<Sample> samples, Baseline baseline) {
         return ResultFolder.readOrCompute(folder, measurementFile(sample, samples), SampleAttribution.class, () -> measure(sample, baseline));
     }
 
@@ -185,7 +231,7 @@ public final class HeadAttribution {
      * @param baseline {@link #baseline} of the samples
      * @return the curves
      */
-    public SampleCurves curvesInto(ResultFolder folder, ShapesDataset.Entry sample, List<ShapesDataset.Entry> samples,
+    public SampleCurves curvesInto(ResultFolder folder, Sample sample, List<Sample> samples,
             List<Ranking> rankings, Baseline baseline) {
         return ResultFolder.readOrCompute(folder, curvesFile(sample, samples, rankings), SampleCurves.class,
                 () -> curves(sample, baseline, rankings));
@@ -196,7 +242,7 @@ public final class HeadAttribution {
      * @param samples every sample of the run, in order
      * @return their measurements as saved in the folder
      */
-    public List<SampleAttribution> savedMeasurements(ResultFolder folder, List<ShapesDataset.Entry> samples) {
+    public List<SampleAttribution> savedMeasurements(ResultFolder folder, List<Sample> samples) {
         return samples.stream().map(sample -> ResultFolder.readOrCompute(folder, measurementFile(sample, samples), SampleAttribution.class,
                 () -> missing(folder, "measurement", sample))).toList();
     }
@@ -210,7 +256,7 @@ public final class HeadAttribution {
      * @param seconds wall time of the run
      * @return the result
      */
-    public AttributionResult savedResult(ResultFolder folder, List<ShapesDataset.Entry> samples, double seconds) {
+    public AttributionResult savedResult(ResultFolder folder, List<Sample> samples, double seconds) {
         List<SampleAttribution> measured = savedMeasurements(folder, samples);
         List<Ranking> rankings = rankings(measured);
         Map<String, SampleAttribution> byId = new HashMap<>();
@@ -221,7 +267,7 @@ public final class HeadAttribution {
         return new AttributionResult(Heads.of(model.config()), options, measured, rankings, curves, seconds);
     }
 
-    private static <T> T missing(ResultFolder folder, String what, ShapesDataset.Entry sample) {
+    private static <T> T missing(ResultFolder folder, String what, Sample sample) {
         throw new HeadlensException(folder.root() + ": holds no " + what + " of sample " + sample.id()
                 + ", though its task finished; the folder must be one every worker writes to and the driver reads");
     }
@@ -248,12 +294,12 @@ public final class HeadAttribution {
     }
 
     /** Where a sample's measurement is saved; the mean-image baseline makes it depend on every sample of the run. */
-    private ResultFolder.SampleFile measurementFile(ShapesDataset.Entry sample, List<ShapesDataset.Entry> samples) {
+    private ResultFolder.SampleFile measurementFile(Sample sample, List<Sample> samples) {
         return ResultFolder.SampleFile.of("samples", sample.id(), sample.image()).dependingOn(baselineContext(samples));
     }
 
     /** Where a sample's curves are saved: they follow the rankings, so a run extended by more samples redoes them. */
-    private ResultFolder.SampleFile curvesFile(ShapesDataset.Entry sample, List<ShapesDataset.Entry> samples, List<Ranking> rankings) {
+    private ResultFolder.SampleFile curvesFile(Sample sample, List<Sample> samples, List<Ranking> rankings) {
         StringBuilder context = new StringBuilder(baselineContext(samples));
         for (Ranking ranking : rankings) {
             context.append('\n').append(ranking.name()).append(java.util.Arrays.toString(ranking.order()));
@@ -261,8 +307,8 @@ public final class HeadAttribution {
         return ResultFolder.SampleFile.of("curves", sample.id(), sample.image()).dependingOn(context.toString());
     }
 
-    private String baselineContext(List<ShapesDataset.Entry> samples) {
-        return options.baseline() instanceof Baseline.MeanImage ? String.join("\n", samples.stream().map(ShapesDataset.Entry::id).toList()) : "";
+    private String baselineContext(List<Sample> samples) {
+        return options.baseline() instanceof Baseline.MeanImage ? String.join("\n", samples.stream().map(Sample::id).toList()) : "";
     }
 
     /**
@@ -272,9 +318,20 @@ public final class HeadAttribution {
      *
      * @param samples the samples to attribute
      */
-    public void check(List<ShapesDataset.Entry> samples) {
+    public void check(List<Sample> samples) {
         if (samples.isEmpty()) {
             throw new HeadlensException("no samples to attribute");
+        }
+        for (Sample sample : samples) {
+            sample.label(semantic);
+            Answer.of(model, sample.answer(), firstToken);
+        }
+        boolean anyAppearance = samples.stream().anyMatch(s -> s.labels().containsKey(appearance));
+        for (Sample sample : samples) {
+            if (anyAppearance && !sample.labels().containsKey(appearance)) {
+                throw new HeadlensException("sample " + sample.id() + " has no label " + appearance + " but others have; give every sample"
+                        + " one, or compare another label (--appearance)");
+            }
         }
         int count = model.config().text().layers() * model.config().text().heads();
         if (options.regression().kind() == Regression.Kind.OLS && options.masks() <= count + 1) {
@@ -304,7 +361,7 @@ public final class HeadAttribution {
      * @param baseline what ablated heads see
      * @return the measurements
      */
-    public SampleAttribution measure(ShapesDataset.Entry sample, Baseline baseline) {
+    public SampleAttribution measure(Sample sample, Baseline baseline) {
         try (InterventionEngine engine = prepare(sample, baseline)) {
             return measure(sample, engine);
         }
@@ -317,11 +374,11 @@ public final class HeadAttribution {
      * @param engine the engine, prepared on the sample's image with the run's baseline
      * @return the measurements
      */
-    public SampleAttribution measure(ShapesDataset.Entry sample, InterventionEngine engine) {
+    public SampleAttribution measure(Sample sample, InterventionEngine engine) {
         long start = System.nanoTime();
         Heads grid = Heads.of(model.config());
         int count = grid.count();
-        Answer expected = Answer.of(model, sample.shape());
+        Answer expected = Answer.of(model, sample.answer(), firstToken);
         int answer = expected.token();
         double[] attention = attentionToImage(engine);
         float[] cleanLogits = engine.clean();
@@ -354,14 +411,15 @@ public final class HeadAttribution {
             single[h] = clean - metric[heldOut + h];
         }
         boolean correct = expected.isPredicted(cleanLogits);
-        return new SampleAttribution(sample.id(), sample.shape(), sample.style(), correct, clean, allAblated,
+        return new SampleAttribution(sample.id(), sample.label(semantic), sample.labels().getOrDefault(appearance, ""), correct, clean, allAblated,
                 fit.intercept(), fit.coefficients(), correlation, single, attention, (System.nanoTime() - start) / 1e9);
     }
 
     /** @return an engine on the sample's image and the prompt, with {@code baseline} */
-    private InterventionEngine prepare(ShapesDataset.Entry sample, Baseline baseline) {
+    private InterventionEngine prepare(Sample sample, Baseline baseline) {
         try (NDManager scope = model.newScope()) {
-            return InterventionEngine.prepare(model, Prompt.of(model, prompt), model.imageProcessor().pixelValues(scope, sample.image()), baseline);
+            org.headlens.model.ImageInput image = model.preprocess(scope, sample.image());
+            return InterventionEngine.prepare(model, Prompt.of(model, prompt, image), image.pixels(), baseline);
         }
     }
 
@@ -373,7 +431,7 @@ public final class HeadAttribution {
      * @param rankings the rankings to evaluate; a random one (seeded by the sample id) is added
      * @return raw metric values per ranking and k
      */
-    public SampleCurves curves(ShapesDataset.Entry sample, Baseline baseline, List<Ranking> rankings) {
+    public SampleCurves curves(Sample sample, Baseline baseline, List<Ranking> rankings) {
         try (InterventionEngine engine = prepare(sample, baseline)) {
             return curves(sample, engine, rankings);
         }
@@ -387,13 +445,13 @@ public final class HeadAttribution {
      * @param rankings the rankings to evaluate; a random one (seeded by the sample id) is added
      * @return raw metric values per ranking and k
      */
-    public SampleCurves curves(ShapesDataset.Entry sample, InterventionEngine engine, List<Ranking> rankings) {
+    public SampleCurves curves(Sample sample, InterventionEngine engine, List<Ranking> rankings) {
         Heads grid = Heads.of(model.config());
         int count = grid.count();
         List<Ranking> all = new ArrayList<>(rankings);
         all.add(Ranking.random(count, new Random(seedFor(sample.id()) + 1)));
         int[] ks = kGrid(count, options.curvePoints());
-        int answer = Answer.of(model, sample.shape()).token();
+        int answer = Answer.of(model, sample.answer(), firstToken).token();
         List<HeadMask> masks = new ArrayList<>();
         for (Ranking ranking : all) {
             for (int k : ks) {
@@ -468,13 +526,13 @@ public final class HeadAttribution {
      * @param manager owns the mean image, when there is one
      * @return what ablated heads see
      */
-    public Baseline baseline(List<ShapesDataset.Entry> samples, NDManager manager) {
+    public Baseline baseline(List<Sample> samples, NDManager manager) {
         if (!(options.baseline() instanceof Baseline.MeanImage)) {
             return options.baseline();
         }
         // a running sum, so that memory does not grow with the number of images
         NDArray sum = null;
-        for (ShapesDataset.Entry sample : samples) {
+        for (Sample sample : samples) {
             try (NDManager scope = manager.newSubManager()) {
                 NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
                 NDArray next = sum == null ? pixels.duplicate() : sum.add(pixels);

@@ -22,6 +22,10 @@ public final class Similarity {
     public static final String SAME_STYLE = "same style, other class";
     /** Pairs differing in both, for reference. */
     public static final String NEITHER = "other class, other style";
+    /** Without an appearance grouping: pairs sharing the class. */
+    public static final String SAME_CLASS_ONLY = "same class";
+    /** Without an appearance grouping: pairs of different classes. */
+    public static final String OTHER_CLASS_ONLY = "other class";
 
     private Similarity() {
     }
@@ -32,8 +36,9 @@ public final class Similarity {
      * @return one row per kind of pair: count, mean and standard deviation of cosine and of top-k overlap
      */
     public static Table pairs(List<SampleAttribution> samples, int topK) {
+        boolean appearance = hasAppearance(samples);
         Map<String, SummaryStatistics[]> stats = new java.util.LinkedHashMap<>();
-        for (String kind : List.of(SAME_CLASS, SAME_STYLE, NEITHER)) {
+        for (String kind : appearance ? List.of(SAME_CLASS, SAME_STYLE, NEITHER) : List.of(SAME_CLASS_ONLY, OTHER_CLASS_ONLY)) {
             stats.put(kind, new SummaryStatistics[] {new SummaryStatistics(), new SummaryStatistics()});
         }
         for (int i = 0; i < samples.size(); i++) {
@@ -42,19 +47,48 @@ public final class Similarity {
                 SampleAttribution b = samples.get(j);
                 boolean sameClass = a.shape().equals(b.shape());
                 boolean sameStyle = a.style().equals(b.style());
-                String kind = sameClass && !sameStyle ? SAME_CLASS : sameStyle && !sameClass ? SAME_STYLE : !sameClass ? NEITHER : null;
+                String kind = !appearance ? (sameClass ? SAME_CLASS_ONLY : OTHER_CLASS_ONLY)
+                        : sameClass && !sameStyle ? SAME_CLASS : sameStyle && !sameClass ? SAME_STYLE : !sameClass ? NEITHER : null;
                 if (kind != null) {
                     stats.get(kind)[0].addValue(cosine(a.attribution(), b.attribution()));
                     stats.get(kind)[1].addValue(overlap(a.attribution(), b.attribution(), topK));
                 }
             }
         }
+        // a kind no pair has has no mean; it is left out and named by missing()
+        stats.values().removeIf(s -> s[0].getN() == 0);
         return Table.create("semantic versus appearance", StringColumn.create("pair", stats.keySet()),
                 IntColumn.create("pairs", stats.values().stream().mapToInt(s -> (int) s[0].getN()).toArray()),
                 DoubleColumn.create("cosine", stats.values().stream().mapToDouble(s -> s[0].getMean())),
                 DoubleColumn.create("cosine_sd", stats.values().stream().mapToDouble(s -> s[0].getStandardDeviation())),
                 DoubleColumn.create("top" + topK + "_overlap", stats.values().stream().mapToDouble(s -> s[1].getMean())),
                 DoubleColumn.create("top" + topK + "_overlap_sd", stats.values().stream().mapToDouble(s -> s[1].getStandardDeviation())));
+    }
+
+    /** @return whether any sample has an appearance value (the samples' style is not empty) */
+    static boolean hasAppearance(List<SampleAttribution> samples) {
+        return samples.stream().anyMatch(s -> !s.style().isEmpty());
+    }
+
+    /**
+     * @param samples per-sample attributions
+     * @return what {@link #pairs} could not compare and why, one sentence, or empty when it compared every kind of pair
+     */
+    public static String missing(List<SampleAttribution> samples) {
+        if (!hasAppearance(samples)) {
+            return "no appearance grouping: the samples have one label column, so only same-class and other-class pairs are compared;"
+                    + " same-appearance pairs need a second grouping (a label column such as style, chosen with --appearance)";
+        }
+        List<String> kinds = new ArrayList<>(List.of(SAME_CLASS, SAME_STYLE, NEITHER));
+        for (int i = 0; i < samples.size() && !kinds.isEmpty(); i++) {
+            for (int j = i + 1; j < samples.size(); j++) {
+                boolean sameClass = samples.get(i).shape().equals(samples.get(j).shape());
+                boolean sameStyle = samples.get(i).style().equals(samples.get(j).style());
+                kinds.remove(sameClass && !sameStyle ? SAME_CLASS : sameStyle && !sameClass ? SAME_STYLE : !sameClass ? NEITHER : "");
+            }
+        }
+        return kinds.isEmpty() ? "" : "no pairs of the kind " + String.join(" or ", kinds)
+                + " among these samples (too few classes or appearances), so they are not compared";
     }
 
     /**

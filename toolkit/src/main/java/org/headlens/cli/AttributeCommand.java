@@ -7,7 +7,7 @@ import com.google.gson.JsonSerializer;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import org.headlens.attribution.SampleAttribution;
-import org.headlens.data.ShapesDataset;
+import org.headlens.data.Sample;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
@@ -34,7 +34,7 @@ final class AttributeCommand implements Main.Command {
 
     @Override
     public List<Options.Option> options() {
-        return List.of(Options.MODEL, Options.DATA, Options.OUT, Options.SAMPLES,
+        List<Options.Option> list = new java.util.ArrayList<>(List.of(Options.MODEL, Options.OUT, Options.SAMPLES,
                 Options.Option.integer("masks", "random masks per sample the fit is made on", 2, 1_000_000).byDefault(DEFAULTS.masks()),
                 Options.Option.integer("held-out", "further masks on which the fit is checked", 2, 1_000_000).byDefault(DEFAULTS.heldOutMasks()),
                 Options.Option.number("alpha", "probability that a mask ablates a head", 0, true, 1, true).byDefault(DEFAULTS.alpha()),
@@ -49,7 +49,13 @@ final class AttributeCommand implements Main.Command {
                 Options.Option.integer("curve-points", "at most this many k on the evaluation curves", 2, 100_000).byDefault(DEFAULTS.curvePoints()),
                 Options.Option.integer("top-k", "heads compared by the top-k overlap of the similarity analysis", 1, 1_000_000)
                         .byDefault(DEFAULTS.topK()),
-                Options.PROMPT, Options.SPARK);
+                Options.Option.text("semantic", "LABEL", "the grouping compared as semantic (answer or a label column)")
+                        .byDefault(HeadAttribution.DEFAULT_SEMANTIC),
+                Options.Option.text("appearance", "LABEL", "the grouping compared as appearance (a label column; without it only"
+                        + " same versus other semantic group is compared)").byDefault(HeadAttribution.DEFAULT_APPEARANCE),
+                Options.FIRST_TOKEN, Options.PROMPT, Options.SPARK));
+        list.addAll(1, Options.DATA_OPTIONS);
+        return list;
     }
 
     /** @return the attribution options the command line gives */
@@ -97,6 +103,9 @@ final class AttributeCommand implements Main.Command {
         out.println();
         out.print(result.similarity().printAll());
         out.println();
+        if (!result.similarityMissing().isEmpty()) {
+            out.println("semantic versus appearance: " + result.similarityMissing());
+        }
         out.printf("attribute: samples=%d masks=%d heldout_r=%.4f faithfulness_auc=%.4f single_head_auc=%.4f attention_auc=%.4f"
                 + " random_auc=%.4f seconds=%.1f%n", result.used().size(), attributionOptions.masks(), result.meanHeldOutCorrelation(),
                 areas.get(Ranking.ATTRIBUTION), areas.get(Ranking.SINGLE_HEAD), areas.get(Ranking.ATTENTION),
@@ -124,7 +133,10 @@ final class AttributeCommand implements Main.Command {
         manifest.add("attribution_options", Manifest.options(attributionOptions));
         JsonObject identity = Manifest.identity(manifest, "attribution_options");
         ResultFolder.check(inputs.out(), identity);
-        HeadAttribution attribution = HeadAttribution.of(model).options(attributionOptions).prompt(inputs.prompt()).progress(out);
+        if (!inputs.dataSummary().isEmpty()) {
+            out.println(inputs.dataSummary());
+        }
+        HeadAttribution attribution = attribution(model, inputs, attributionOptions, out);
         attribution.check(inputs.samples());
         try (ResultFolder folder = ResultFolder.claim(inputs.out(), identity)) {
             AttributionResult result = tasks == null ? attribution.run(inputs.samples(), folder)
@@ -138,11 +150,23 @@ final class AttributeCommand implements Main.Command {
             folder.writeCsv("similarity", result.similarity());
             folder.writeCsv("similarity_matrix", result.similarityMatrix());
             manifest.addProperty("samples_used", result.used().size());
+            manifest.addProperty("similarity_missing", result.similarityMissing());
             manifest.addProperty("heldout_r", result.meanHeldOutCorrelation());
             Manifest.finish(manifest, result.seconds());
             folder.writeJson("manifest.json", manifest);
             return result;
         }
+    }
+
+    /**
+     * The attribution the inputs and options describe, made the same way by the command and by
+     * each worker of a distributed run, so both measure alike.
+     *
+     * @param out where progress goes, or null for none
+     */
+    static HeadAttribution attribution(Lvlm model, RunInputs inputs, AttributionOptions attributionOptions, PrintStream out) {
+        return HeadAttribution.of(model).options(attributionOptions).prompt(inputs.prompt()).progress(out)
+                .firstToken(inputs.firstToken()).groupings(inputs.semantic(), inputs.appearance());
     }
 
     /**
@@ -163,13 +187,14 @@ final class AttributeCommand implements Main.Command {
             long start = System.nanoTime();
             String[] arguments = Workers.arguments(options, inputs, Map.of());
             String id = identity.toString();
-            List<String> ids = inputs.samples().stream().map(e -> e.id()).toList();
+            List<String> ids = inputs.samples().stream().map(Sample::id).toList();
+            List<String> samples = Workers.describe(inputs.samples());
             try (Workers.Loan loan = Workers.lend(model)) {
-                engine.run("attribute", ids, new Measure(arguments, id, null));
+                engine.run("attribute", ids, new Measure(arguments, id, null, samples));
                 List<SampleAttribution> measured = attribution.savedMeasurements(folder, inputs.samples());
                 List<Ranking> rankings = attribution.rankings(measured);
                 List<String> kept = measured.stream().filter(attribution::isKept).map(SampleAttribution::id).toList();
-                engine.run("attribute curves", kept, new Measure(arguments, id, RANKINGS.toJson(rankings)));
+                engine.run("attribute curves", kept, new Measure(arguments, id, RANKINGS.toJson(rankings), samples));
                 manifest.add("spark", engine.describe());
                 return attribution.savedResult(folder, inputs.samples(), (System.nanoTime() - start) / 1e9);
             }
@@ -178,16 +203,23 @@ final class AttributeCommand implements Main.Command {
 
     private static final Gson RANKINGS = new Gson();
 
-    /** One sample's measurement (rankings null) or curves (rankings given), in the worker that runs it. */
-    record Measure(String[] arguments, String identity, String rankings) implements Distributed.Task {
+    /**
+     * One sample's measurement (rankings null) or curves (rankings given), in the worker that runs it.
+     *
+     * @param arguments the command's options for a worker ({@link Workers#arguments})
+     * @param identity the run's identity, as the claimed folder's {@code run.json} holds it
+     * @param rankings the rankings as JSON, for the curves; null for the measurement
+     * @param samples {@link Workers#describe} of the driver's samples, which the worker's reading must equal
+     */
+    record Measure(String[] arguments, String identity, String rankings, List<String> samples) implements Distributed.Task {
         @Override
         public void run(String sampleId) {
             AttributeCommand command = new AttributeCommand();
             Options options = Options.parse("attribute", command.options(), arguments, Map.of());
-            RunInputs inputs = Workers.inputs(arguments, options);
-            ShapesDataset.Entry sample = Workers.sample(inputs, sampleId);
+            RunInputs inputs = Workers.inputs(arguments, options, samples);
+            Sample sample = Workers.sample(inputs, sampleId);
             Workers.withModel(inputs, model -> {
-                HeadAttribution attribution = HeadAttribution.of(model).options(attributionOptions(options)).prompt(inputs.prompt()).progress(null);
+                HeadAttribution attribution = attribution(model, inputs, attributionOptions(options), null);
                 Baseline baseline = Workers.baseline(model, attribution.options().baseline().label(), inputs.samples(),
                         scope -> attribution.baseline(inputs.samples(), scope));
                 try (ResultFolder folder = ResultFolder.join(inputs.out(), JsonParser.parseString(identity).getAsJsonObject())) {

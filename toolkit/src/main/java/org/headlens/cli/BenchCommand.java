@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.headlens.data.Sample;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
 import org.headlens.interventions.Baseline;
@@ -101,13 +102,21 @@ final class BenchCommand implements Main.Command {
         Path fixtures = folder.resolve("fixtures.safetensors");
         if (Files.isRegularFile(fixtures)) {
             SafeTensors reference = SafeTensors.open(fixtures);
+            NDArray pixels = reference.read("pixel_values", manager);
+            long[] grid = null;
+            for (String name : List.of("image_grid_thw", "image_sizes")) {
+                if (reference.entries().containsKey(name)) {
+                    grid = reference.read(name, manager).toLongArray();
+                }
+            }
             return new Workload(folder.getFileName().toString(), model,
-                    Prompt.ofIds(model, reference.read("input_ids", manager).toLongArray()), reference.read("pixel_values", manager));
+                    Prompt.ofIds(model, reference.read("input_ids", manager).toLongArray(), model.family().input(pixels, grid)), pixels);
         }
         // a model with a tokenizer: the first sample of the embedded evaluation split
-        ShapesDataset.Entry first = ShapesDataset.read(Main.embedded("eval")).get(0);
+        Sample first = ShapesDataset.read(Main.embedded("eval")).get(0);
+        org.headlens.model.ImageInput image = model.preprocess(manager, first.image());
         return new Workload(folder.getFileName().toString() + " (" + first.id() + ")", model,
-                Prompt.of(model, TinyModel.OBJECT_PROMPT), model.imageProcessor().pixelValues(manager, first.image()));
+                Prompt.of(model, TinyModel.OBJECT_PROMPT, image), image.pixels());
     }
 
     /** @return masks per second of full single, full batched, fast */
@@ -180,7 +189,7 @@ final class BenchCommand implements Main.Command {
      * masks, single heads and evaluation curves): it must not grow with the number of masks.
      */
     private static void attributionMemory(int samples, PrintStream out) {
-        List<ShapesDataset.Entry> entries = ShapesDataset.read(Main.embedded("eval"));
+        List<Sample> entries = ShapesDataset.read(Main.embedded("eval"));
         entries = entries.subList(0, Math.min(samples, entries.size()));
         AttributionOptions options = AttributionOptions.defaults().withDropIncorrect(false);
         try (Lvlm model = Lvlm.load(Main.embedded("model"))) {

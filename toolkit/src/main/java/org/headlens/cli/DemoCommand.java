@@ -10,6 +10,7 @@ import org.headlens.attribution.AttributionOptions;
 import org.headlens.attribution.AttributionResult;
 import org.headlens.attribution.HeadAttribution;
 import org.headlens.attribution.Ranking;
+import org.headlens.data.Sample;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
 import org.headlens.flow.FlowOptions;
@@ -50,8 +51,8 @@ final class DemoCommand implements Main.Command {
         Path modelDir = options.path("model", Main.embedded("model").toString());
         Path dataDir = options.path("data", Main.embedded("eval").toString());
         Path outDir = options.path("out", null);
-        List<ShapesDataset.Entry> all = RunInputs.entries(dataDir);
-        List<ShapesDataset.Entry> samples = all.subList(0, Math.min(options.integer("samples", 0), all.size()));
+        List<Sample> all = RunInputs.entries(dataDir);
+        List<Sample> samples = all.subList(0, Math.min(options.integer("samples", 0), all.size()));
         String prompt = TinyModel.OBJECT_PROMPT;
         AttributionOptions attributionOptions = AttributionOptions.defaults().withMasks(options.integer("masks", 0))
                 .withHeldOutMasks(32).withCurvePoints(17);
@@ -98,7 +99,7 @@ final class DemoCommand implements Main.Command {
         return 0;
     }
 
-    private static void report(ResultFolder root, PrintStream out, long start, Lvlm model, Path outDir, List<ShapesDataset.Entry> samples,
+    private static void report(ResultFolder root, PrintStream out, long start, Lvlm model, Path outDir, List<Sample> samples,
             Accuracy accuracy, AttributionResult attribution, FlowResult flow) {
         Report report = new Report("headlens demo: image-to-text information flow in the tiny LLaVA");
         report(report, model, accuracy, attribution, flow, samples);
@@ -124,7 +125,7 @@ final class DemoCommand implements Main.Command {
     }
 
     private static void report(Report report, Lvlm model, Accuracy accuracy, AttributionResult attribution, FlowResult flow,
-            List<ShapesDataset.Entry> samples) {
+            List<Sample> samples) {
         report.section("1. Does the model use the image?")
                 .text(String.format("The model answers %.1f%% of the evaluation questions correctly, and %.1f%% when every image is"
                         + " replaced by a blank one (chance is %.1f%%): its answers come from the image.", 100 * accuracy.accuracy(),
@@ -169,9 +170,9 @@ final class DemoCommand implements Main.Command {
                 .text("Each patch tinted by how much the answer's probability falls (red) or rises (blue) when the text after the"
                         + " image may not read that patch in any layer.");
         FlowTracer tracer = FlowTracer.of(model).progress(null);
-        for (ShapesDataset.Entry sample : samples.subList(0, Math.min(3, samples.size()))) {
+        for (Sample sample : samples.subList(0, Math.min(3, samples.size()))) {
             report.image(Charts.patchMap(Images.read(sample.image()), tracer.patchEffects(sample)),
-                    sample.id() + ": " + sample.shape() + ", " + sample.style());
+                    sample.id() + ": " + sample.answer() + ", " + sample.labels().getOrDefault("style", ""));
         }
         report.links("tables", List.of("flow/summary.csv", "flow/curves.csv", "flow/knockouts.csv", "flow/samples.csv", "flow/manifest.json"));
     }

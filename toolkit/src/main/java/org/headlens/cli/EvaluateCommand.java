@@ -1,37 +1,56 @@
 package org.headlens.cli;
 
+import com.google.gson.JsonObject;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
-import org.headlens.data.ShapesDataset;
-import org.headlens.data.TinyModel;
 import org.headlens.evaluation.Accuracy;
 import org.headlens.model.Lvlm;
+import org.headlens.results.ResultFolder;
 import tech.tablesaw.api.Table;
 
-/** {@code evaluate}: accuracy of the model's one-word answer, by class and style, and with blank images. */
+/** {@code evaluate}: accuracy of the model's one-word answer, by class and label, and with blank images. */
 final class EvaluateCommand implements Main.Command {
     @Override
     public String summary() {
-        return "answer accuracy by class and style, and with blank images";
+        return "answer accuracy by class and label, and with blank images";
     }
 
     @Override
     public List<Options.Option> options() {
-        return List.of(Options.MODEL, Options.DATA, Options.PROMPT);
+        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL));
+        list.addAll(Options.DATA_OPTIONS);
+        list.addAll(List.of(Options.SAMPLES, Options.FIRST_TOKEN, Options.PROMPT,
+                Options.Option.path("out", "DIR", "also write samples.csv (per sample: image, expected, the model's answer, its logit and"
+                        + " probability), by_class.csv, by_<label>.csv, confusions.csv and manifest.json here")));
+        return list;
     }
 
     @Override
     public int run(Options options, PrintStream out) {
-        Path modelDir = options.path("model", Main.embedded("model").toString());
-        Path dataDir = options.path("data", Main.embedded("eval").toString());
-        List<ShapesDataset.Entry> entries = ShapesDataset.read(dataDir);
-        Accuracy accuracy;
-        try (Lvlm model = Lvlm.load(modelDir)) {
-            accuracy = Accuracy.measure(model, entries, options.string("prompt", TinyModel.OBJECT_PROMPT));
+        RunInputs inputs = RunInputs.read(options);
+        JsonObject manifest = inputs.manifest("evaluate", options);
+        JsonObject identity = Manifest.identity(manifest, "evaluate");
+        if (inputs.out() != null) {
+            ResultFolder.check(inputs.out(), identity);
         }
-        print(out, accuracy.byClass());
-        print(out, accuracy.byStyle());
+        out.println(inputs.dataSummary());
+        long start = System.nanoTime();
+        Accuracy accuracy;
+        try (Lvlm model = Lvlm.load(inputs.model())) {
+            accuracy = Accuracy.measure(model, inputs.samples(), inputs.prompt(), inputs.firstToken());
+        }
+        List<Table> tables = new ArrayList<>(List.of(accuracy.byClass()));
+        for (String label : accuracy.labelColumns()) {
+            // a label that repeats the answer (the shapes' shape column) would repeat the class table
+            if (!accuracy.samples().stringColumn(label).asList().equals(accuracy.samples().stringColumn("class").asList())) {
+                tables.add(accuracy.byLabel(label));
+            }
+        }
+        for (Table table : tables) {
+            print(out, table);
+        }
         Table confusions = accuracy.confusions();
         StringBuilder wrong = new StringBuilder();
         for (int i = 0; i < Math.min(8, confusions.rowCount()); i++) {
@@ -39,8 +58,27 @@ final class EvaluateCommand implements Main.Command {
                     .append(confusions.stringColumn("answer").get(i)).append(' ').append(confusions.intColumn("samples").get(i));
         }
         out.println("most frequent wrong answers: " + (wrong.length() == 0 ? "none" : wrong));
-        out.printf("evaluate: accuracy=%.4f blank_accuracy=%.4f samples=%d%n", accuracy.accuracy(), accuracy.blankAccuracy(), entries.size());
+        if (inputs.out() != null) {
+            try (ResultFolder folder = ResultFolder.claim(inputs.out(), identity)) {
+                folder.writeCsv("samples", accuracy.samples());
+                for (Table table : tables) {
+                    folder.writeCsv("by_" + fileName(table.column(0).name()), table);
+                }
+                folder.writeCsv("confusions", confusions);
+                manifest.addProperty("accuracy", accuracy.accuracy());
+                manifest.addProperty("blank_accuracy", accuracy.blankAccuracy());
+                Manifest.finish(manifest, (System.nanoTime() - start) / 1e9);
+                folder.writeJson("manifest.json", manifest);
+            }
+        }
+        out.printf("evaluate: accuracy=%.4f blank_accuracy=%.4f samples=%d%n", accuracy.accuracy(), accuracy.blankAccuracy(),
+                inputs.samples().size());
         return 0;
+    }
+
+    /** A label name as part of a file name: anything but letters, digits, '-' and '_' becomes '_'. */
+    static String fileName(String label) {
+        return label.replaceAll("[^\\p{L}\\p{N}_-]", "_");
     }
 
     private static void print(PrintStream out, Table table) {

@@ -60,7 +60,7 @@ final class Manifest {
      */
     static JsonObject identity(JsonObject manifest, String optionsKey) {
         JsonObject identity = new JsonObject();
-        for (String key : new String[] {"command", "model_sha256", "data_sha256", "prompt", optionsKey}) {
+        for (String key : new String[] {"command", "model_sha256", "data_sha256", "prompt", "answer_rule", "groupings", optionsKey}) {
             if (manifest.has(key)) {
                 identity.add(key, manifest.get(key));
             }

@@ -189,7 +189,19 @@ final class Options {
 
     /** Options every analysis command reading a model and a dataset takes. */
     static final Option MODEL = Option.path("model", "DIR", "model folder (Hugging Face layout); default the embedded tiny model");
-    static final Option DATA = Option.path("data", "DIR", "dataset folder with labels.csv; default the embedded evaluation split");
+    static final Option DATA = Option.path("data", "PATH", "a COCO instances .json, a CSV manifest (image,answer[,mask],labels...), a folder of"
+            + " class folders (DIR/<answer>/<image>) or a tiny-shapes folder with labels.csv; default the embedded evaluation split");
+    static final Option IMAGES = Option.path("images", "DIR", "COCO: the folder of the pictures; default the folder of the .json file");
+    static final Option SKIP_BAD = Option.flag("skip-bad", "skip and count samples whose image is missing, unreadable or too large,"
+            + " instead of refusing the run");
+    static final Option MIN_OBJECT_SHARE = Option.number("min-object-share", "COCO: least share of the image the main object (largest"
+            + " non-crowd instance) covers", 0, false, 1, false).byDefault(org.headlens.data.Datasets.DEFAULT_MIN_OBJECT_SHARE);
+    static final Option MIN_OBJECT_RATIO = Option.number("min-object-ratio", "COCO: least ratio of the main object's area to the next"
+            + " largest non-crowd instance's", 1, false, 1e9, false).byDefault(org.headlens.data.Datasets.DEFAULT_MIN_OBJECT_RATIO);
+    static final Option FIRST_TOKEN = Option.flag("first-token", "measure answers of several tokens on their first token: the metric is"
+            + " that token's, and another word starting with it also counts as right (default: such answers are refused)");
+    /** The options that say how {@code --data} is read. */
+    static final List<Option> DATA_OPTIONS = List.of(DATA, IMAGES, SKIP_BAD, MIN_OBJECT_SHARE, MIN_OBJECT_RATIO);
     static final Option OUT = Option.path("out", "DIR", "result folder: new, empty, or one this same run claimed").mandatory();
     static final Option SAMPLES = Option.integer("samples", "analyse the first N samples of the dataset; default all", 1, 1_000_000);
     static final Option PROMPT = Option.text("prompt", "TEXT", "the question, with the image placeholder; default the object question");
@@ -322,6 +334,11 @@ final class Options {
     }
 
     /** @return whether the option was given */
+    /** @return whether the command takes the option {@code name} */
+    boolean declares(String name) {
+        return declared.containsKey(name);
+    }
+
     boolean given(String name) {
         declared(name, Set.of(Kind.values()));
         return values.containsKey(name);
@@ -359,8 +376,8 @@ final class Options {
     }
 
     /**
-     * The options as arguments again (each as {@code --name=value}), for another process to parse
-     * the same way.
+     * The options as arguments again (each as {@code --name=value}, paths made absolute), for
+     * another process, in another working folder, to parse the same way.
      *
      * @param replaced values that replace the given ones (null: leave the option out)
      * @return the arguments
@@ -371,7 +388,9 @@ final class Options {
         List<String> arguments = new ArrayList<>();
         all.forEach((name, value) -> {
             if (value != null) {
-                arguments.add(declared.get(name).kind() == Kind.FLAG ? "--" + name : "--" + name + "=" + value);
+                Kind kind = declared.get(name).kind();
+                String text = kind == Kind.PATH ? Path.of(value).toAbsolutePath().normalize().toString() : value;
+                arguments.add(kind == Kind.FLAG ? "--" + name : "--" + name + "=" + text);
             }
         });
         return arguments.toArray(String[]::new);

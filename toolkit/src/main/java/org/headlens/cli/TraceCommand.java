@@ -4,14 +4,14 @@ import com.google.gson.Gson;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.util.HashMap;
-import java.util.Map;
-import org.headlens.data.ShapesDataset;
+import org.headlens.data.Sample;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.headlens.HeadlensException;
 import org.headlens.forward.Head;
 import org.headlens.flow.FlowOptions;
@@ -35,7 +35,7 @@ final class TraceCommand implements Main.Command {
 
     @Override
     public List<Options.Option> options() {
-        return List.of(Options.MODEL, Options.DATA, Options.OUT, Options.SAMPLES,
+        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL, Options.OUT, Options.SAMPLES,
                 Options.Option.integer("window", "consecutive layers cut at once (default a quarter of the layers)", 1, 100_000),
                 Options.Option.text("pairs", "LIST", "flows to cut, e.g. question->final,image_object->suffix_text (default the paper's seven)"),
                 Options.Option.number("threshold", "covered fraction from which a patch is object", 0, true, 1, false)
@@ -46,7 +46,9 @@ final class TraceCommand implements Main.Command {
                 Options.Option.path("top-heads", "FILE", "cut only in the top --top-k heads of an attribution's heads.csv"),
                 Options.Option.integer("top-k", "how many heads of --top-heads", 1, 1_000_000).byDefault(10),
                 Options.Option.flag("keep-incorrect", "also trace samples the model answers wrongly"),
-                Options.PROMPT, Options.SPARK);
+                Options.FIRST_TOKEN, Options.PROMPT, Options.SPARK));
+        list.addAll(1, Options.DATA_OPTIONS);
+        return list;
     }
 
     @Override
@@ -109,21 +111,38 @@ final class TraceCommand implements Main.Command {
                 : String.join(",", flowOptions.heads().stream().map(Head::toString).toList()));
         String[] arguments = Workers.arguments(options, inputs, replaced);
         try (Workers.Loan loan = Workers.lend(model)) {
-            engine.run("trace", inputs.samples().stream().map(e -> e.id()).toList(), new Trace(arguments, identity.toString()));
+            engine.run("trace", inputs.samples().stream().map(Sample::id).toList(),
+                    new Trace(arguments, identity.toString(), Workers.describe(inputs.samples())));
         }
         manifest.add("spark", engine.describe());
         return tracer.savedResult(folder, inputs.samples(), (System.nanoTime() - start) / 1e9);
     }
 
-    /** One sample's trace, in the worker that runs it. */
-    record Trace(String[] arguments, String identity) implements Distributed.Task {
+    /**
+     * The tracer the inputs and options describe, made the same way by the command and by each
+     * worker of a distributed run, so both trace alike.
+     *
+     * @param out where progress goes, or null for none
+     */
+    static FlowTracer tracer(Lvlm model, RunInputs inputs, FlowOptions flowOptions, PrintStream out) {
+        return FlowTracer.of(model).options(flowOptions).prompt(inputs.prompt()).progress(out).firstToken(inputs.firstToken());
+    }
+
+    /**
+     * One sample's trace, in the worker that runs it.
+     *
+     * @param arguments the command's options for a worker ({@link Workers#arguments})
+     * @param identity the run's identity, as the claimed folder's {@code run.json} holds it
+     * @param samples {@link Workers#describe} of the driver's samples, which the worker's reading must equal
+     */
+    record Trace(String[] arguments, String identity, List<String> samples) implements Distributed.Task {
         @Override
         public void run(String sampleId) {
             Options options = Options.parse("trace", new TraceCommand().options(), arguments, Map.of());
-            RunInputs inputs = Workers.inputs(arguments, options);
-            ShapesDataset.Entry sample = Workers.sample(inputs, sampleId);
+            RunInputs inputs = Workers.inputs(arguments, options, samples);
+            Sample sample = Workers.sample(inputs, sampleId);
             Workers.withModel(inputs, model -> {
-                FlowTracer tracer = FlowTracer.of(model).options(flowOptions(options)).prompt(inputs.prompt()).progress(null);
+                FlowTracer tracer = tracer(model, inputs, flowOptions(options), null);
                 try (ResultFolder folder = ResultFolder.join(inputs.out(), JsonParser.parseString(identity).getAsJsonObject())) {
                     tracer.traceInto(folder, sample);
                 }
@@ -136,8 +155,16 @@ final class TraceCommand implements Main.Command {
         manifest.add("flow_options", Manifest.options(flowOptions));
         JsonObject identity = Manifest.identity(manifest, "flow_options");
         ResultFolder.check(inputs.out(), identity);
-        FlowTracer tracer = FlowTracer.of(model).options(flowOptions).prompt(inputs.prompt()).progress(out);
+        if (!inputs.dataSummary().isEmpty()) {
+            out.println(inputs.dataSummary());
+        }
+        FlowTracer tracer = tracer(model, inputs, flowOptions, out);
         tracer.check(inputs.samples());
+        Map<String, Integer> skipped = tracer.skippedWithoutMask(inputs.samples());
+        if (!skipped.isEmpty()) {
+            out.println("trace: " + skipped.values().iterator().next() + " of " + inputs.samples().size() + " samples have no object mask,"
+                    + " so these pairs are skipped for them: " + String.join(", ", skipped.keySet()));
+        }
         try (ResultFolder folder = ResultFolder.claim(inputs.out(), identity)) {
             FlowResult result = elsewhere == null ? tracer.run(inputs.samples(), folder) : elsewhere.run(tracer, identity, folder, manifest);
             folder.writeCsv("samples", result.samples());
@@ -147,6 +174,7 @@ final class TraceCommand implements Main.Command {
             manifest.addProperty("window_size", result.windowSize());
             manifest.addProperty("samples_used", result.used().size());
             manifest.addProperty("strongest", result.strongest());
+            manifest.addProperty("pairs_skipped_without_mask", String.join(",", result.skippedPairs()));
             Manifest.finish(manifest, result.seconds());
             folder.writeJson("manifest.json", manifest);
             return result;

@@ -32,12 +32,15 @@ final class VerifyModelCommand implements Main.Command {
             int width = rows.stream().mapToInt(r -> r.name().length()).max().orElse(10);
             out.printf("%-" + width + "s  %-16s  %12s  %s%n", "tensor", "shape", "max_abs_diff", "");
             double worst = 0;
+            boolean pass = true;
             for (ReferenceCheck.Row row : rows) {
-                boolean ok = row.maxAbsDiff() <= tolerance;
-                out.printf("%-" + width + "s  %-16s  %12.3e  %s%n", row.name(), row.shapeText(), row.maxAbsDiff(), ok ? "ok" : "FAIL");
+                // a large-valued tensor may differ by 1.5x Hugging Face's own float32-vs-float64 error (fixtures.json)
+                boolean ok = row.passes(tolerance);
+                String allowance = row.allowed(tolerance) > tolerance ? String.format(java.util.Locale.ROOT, " (allowed %.3e)", row.allowed(tolerance)) : "";
+                out.printf("%-" + width + "s  %-16s  %12.3e  %s%s%n", row.name(), row.shapeText(), row.maxAbsDiff(), ok ? "ok" : "FAIL", allowance);
                 worst = Math.max(worst, row.maxAbsDiff());
+                pass &= ok;
             }
-            boolean pass = worst <= tolerance;
             out.printf("verify-model: max_abs_diff=%.3e tensors=%d %s%n", worst, rows.size(), pass ? "OK" : "FAIL");
             return pass ? 0 : 1;
         }

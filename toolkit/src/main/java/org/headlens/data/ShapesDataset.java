@@ -17,12 +17,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import org.headlens.HeadlensException;
 import org.headlens.Messages;
-import org.headlens.model.Images;
 
 /**
  * A main-object dataset on disk: {@code labels.csv} with one row per sample
@@ -37,46 +37,8 @@ public final class ShapesDataset {
     /** The columns read, in this order at the start of the header; more may follow. */
     private static final List<String> REQUIRED = List.of("id", "image", "mask", "shape", "style", "colour", "background");
     /** Bounds for the parser: a path is at most 4096 characters on Linux, and rows are short. */
-    private static final int MAX_FIELD = 4096;
-    private static final int MAX_COLUMNS = 64;
-
-    /**
-     * One labelled sample on disk.
-     *
-     * @param id identifier
-     * @param image image file
-     * @param mask object mask file (white = object), or null
-     * @param shape class (the expected answer)
-     * @param style appearance style
-     * @param colour colour name
-     * @param background background kind
-     */
-    public record Entry(String id, Path image, Path mask, String shape, String style, String colour, String background) {
-        /**
-         * @return the mask as [row][column] booleans
-         * @throws HeadlensException if there is no mask, or it is not the size of its image (a
-         *         mask of another size would be resampled into the wrong patches)
-         */
-        public boolean[][] readMask() {
-            if (mask == null) {
-                throw new HeadlensException("sample " + Messages.quote(id) + " has no object mask");
-            }
-            int[] maskSize = Images.size(mask);
-            int[] imageSize = Images.size(image);
-            if (maskSize[0] != imageSize[0] || maskSize[1] != imageSize[1]) {
-                throw new HeadlensException(mask + ": mask is " + maskSize[0] + "x" + maskSize[1] + " but its image " + image + " is "
-                        + imageSize[0] + "x" + imageSize[1] + "; a mask must have its image's size");
-            }
-            BufferedImage m = Images.read(mask);
-            boolean[][] out = new boolean[m.getHeight()][m.getWidth()];
-            for (int y = 0; y < m.getHeight(); y++) {
-                for (int x = 0; x < m.getWidth(); x++) {
-                    out[y][x] = (m.getRGB(x, y) & 0xff) > 127;
-                }
-            }
-            return out;
-        }
-    }
+    static final int MAX_FIELD = 4096;
+    static final int MAX_COLUMNS = 64;
 
     private ShapesDataset() {
     }
@@ -122,11 +84,12 @@ public final class ShapesDataset {
      * Image and mask paths are relative to the folder and may not leave it.
      *
      * @param folder dataset folder
-     * @return the entries in file order
+     * @return the samples in file order: the answer is the shape, the labels {@code shape},
+     *         {@code style}, {@code colour} and {@code background}
      * @throws HeadlensException naming the file and line of a malformed row or a path that
      *         leaves the folder, before any image is opened
      */
-    public static List<Entry> read(Path folder) {
+    public static List<Sample> read(Path folder) {
         Path labels = folder.resolve("labels.csv");
         if (!Files.isRegularFile(labels) && Files.isRegularFile(folder.resolve("eval/labels.csv"))) {
             return read(folder.resolve("eval"));
@@ -134,18 +97,8 @@ public final class ShapesDataset {
         if (!Files.isRegularFile(labels)) {
             throw new HeadlensException(labels + ": not found; a dataset folder holds labels.csv (" + HEADER + ")");
         }
-        CsvParserSettings settings = new CsvParserSettings();
-        settings.setMaxCharsPerColumn(MAX_FIELD);
-        settings.setMaxColumns(MAX_COLUMNS);
-        settings.setNullValue("");
-        settings.setEmptyValue("");
-        // '#' starts a comment by default; an id may start with it
-        settings.getFormat().setComment('\0');
-        settings.setLineSeparatorDetectionEnabled(true);
-        settings.setReadInputOnSeparateThread(false);
-        settings.setErrorContentLength(0);
-        CsvParser parser = new CsvParser(settings);
-        List<Entry> entries = new ArrayList<>();
+        CsvParser parser = new CsvParser(csvSettings());
+        List<Sample> entries = new ArrayList<>();
         Map<String, Long> lineOfId = new HashMap<>();
         // univocity skips a UTF-8 byte-order mark (spreadsheets write one), as the tests check
         try (InputStream in = Files.newInputStream(labels)) {
@@ -175,7 +128,12 @@ public final class ShapesDataset {
                 }
                 Path image = inside(root, f[1], where, "image");
                 Path mask = f[2].isEmpty() ? null : inside(root, f[2], where, "mask");
-                entries.add(new Entry(f[0], image, mask, f[3], f[4], f[5], f[6]));
+                Map<String, String> sampleLabels = new LinkedHashMap<>();
+                sampleLabels.put("shape", f[3]);
+                sampleLabels.put("style", f[4]);
+                sampleLabels.put("colour", f[5]);
+                sampleLabels.put("background", f[6]);
+                entries.add(new Sample(f[0], image, f[3], mask == null ? null : ObjectMask.file(mask), sampleLabels));
             }
         } catch (TextParsingException e) {
             if (e.getCause() instanceof IOException io) {
@@ -191,11 +149,26 @@ public final class ShapesDataset {
         return entries;
     }
 
+    /** @return parser settings for dataset CSV files: bounded fields and columns, no comment character */
+    static CsvParserSettings csvSettings() {
+        CsvParserSettings settings = new CsvParserSettings();
+        settings.setMaxCharsPerColumn(MAX_FIELD);
+        settings.setMaxColumns(MAX_COLUMNS);
+        settings.setNullValue("");
+        settings.setEmptyValue("");
+        // '#' starts a comment by default; an id may start with it
+        settings.getFormat().setComment('\0');
+        settings.setLineSeparatorDetectionEnabled(true);
+        settings.setReadInputOnSeparateThread(false);
+        settings.setErrorContentLength(0);
+        return settings;
+    }
+
     /**
      * Resolves an image or mask column against the dataset folder, refusing before anything is
      * opened a path that is absolute, not a path at all, or leads out of the folder.
      */
-    private static Path inside(Path root, String value, String where, String column) {
+    static Path inside(Path root, String value, String where, String column) {
         Path resolved;
         try {
             Path given = Path.of(value);

@@ -2,10 +2,14 @@ package org.headlens.evaluation;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.TreeMap;
 import org.headlens.HeadlensException;
+import org.headlens.data.Sample;
 import org.headlens.data.ShapesDataset;
 import org.headlens.metric.Answer;
 import org.headlens.metric.Metric;
@@ -23,7 +27,9 @@ import tech.tablesaw.api.Table;
  * How often the model answers correctly, with the real image and with a blank one (which shows
  * how much of the accuracy needs the image at all).
  *
- * @param samples one row per sample: id, class, style, answer (the model's top token), correct, blank_correct
+ * @param samples one row per sample: sample (id), image, class (the expected answer), answer (the
+ *        model's top token), correct, blank_correct, logit and probability of the expected answer's
+ *        token, then one column per label of the samples (e.g. style), empty where a sample has none
  */
 public record Accuracy(Table samples) {
     /**
@@ -34,19 +40,48 @@ public record Accuracy(Table samples) {
      * @param prompt the question with its image placeholder
      * @return the per-sample outcomes
      */
-    public static Accuracy measure(Lvlm model, List<ShapesDataset.Entry> entries, String prompt) {
+    public static Accuracy measure(Lvlm model, List<Sample> entries, String prompt) {
+        return measure(model, entries, prompt, false);
+    }
+
+    /**
+     * Asks the question about every sample, with its image and with a blank image.
+     *
+     * @param model the model
+     * @param entries the samples; their answer is the expected one
+     * @param prompt the question with its image placeholder
+     * @param firstToken whether answers of several tokens are measured on their first token (see
+     *        {@link Answer#of(Lvlm, String, boolean)}); otherwise they are refused before any sample runs
+     * @return the per-sample outcomes
+     */
+    public static Accuracy measure(Lvlm model, List<Sample> entries, String prompt, boolean firstToken) {
         if (entries.isEmpty()) {
             throw new HeadlensException("no samples to evaluate");
         }
-        Table table = Table.create("accuracy", StringColumn.create("sample"), StringColumn.create("class"), StringColumn.create("style"),
-                StringColumn.create("answer"), BooleanColumn.create("correct"), BooleanColumn.create("blank_correct"));
+        Map<String, Answer> answers = new java.util.HashMap<>();
+        Set<String> labelNames = new LinkedHashSet<>();
+        for (Sample entry : entries) {
+            answers.computeIfAbsent(entry.answer(), word -> Answer.of(model, word, firstToken));
+            entry.labels().keySet().stream().filter(name -> !name.equals(Sample.ANSWER)).forEach(labelNames::add);
+        }
+        Table table = Table.create("accuracy", StringColumn.create("sample"), StringColumn.create("image"), StringColumn.create("class"),
+                StringColumn.create("answer"), BooleanColumn.create("correct"), BooleanColumn.create("blank_correct"),
+                DoubleColumn.create("logit"), DoubleColumn.create("probability"));
+        Map<String, String> columnOf = new LinkedHashMap<>();
+        for (String name : labelNames) {
+            String column = table.columnNames().contains(name) ? "label_" + name : name;
+            columnOf.put(name, column);
+            table.addColumns(StringColumn.create(column));
+        }
         try (NDManager manager = model.newScope()) {
-            Prompt question = Prompt.of(model, prompt);
             NDArray blank = null;
-            for (ShapesDataset.Entry entry : entries) {
-                Answer answer = Answer.of(model, entry.shape());
+            for (Sample entry : entries) {
+                Answer answer = answers.get(entry.answer());
                 try (NDManager scope = manager.newSubManager()) {
-                    NDArray pixels = model.imageProcessor().pixelValues(scope, entry.image());
+                    org.headlens.model.ImageInput image = model.preprocess(scope, entry.image());
+                    NDArray pixels = image.pixels();
+                    // the image's size decides its token count in the any-size families
+                    Prompt question = Prompt.of(model, prompt, image);
                     if (blank == null) {
                         // all-zero pixel values: the processor's mean colour everywhere
                         blank = manager.zeros(pixels.getShape());
@@ -56,11 +91,14 @@ public record Accuracy(Table samples) {
                     float[] blankLogits = finalLogits(model, question, blank);
                     Metric.requireFinite(blankLogits, "sample " + entry.id() + " with a blank image");
                     table.stringColumn("sample").append(entry.id());
-                    table.stringColumn("class").append(entry.shape());
-                    table.stringColumn("style").append(entry.style());
+                    table.stringColumn("image").append(entry.image().toString());
+                    table.stringColumn("class").append(entry.answer());
                     table.stringColumn("answer").append(model.token(argMax(logits)));
                     table.booleanColumn("correct").append(answer.isPredicted(logits));
                     table.booleanColumn("blank_correct").append(answer.isPredicted(blankLogits));
+                    table.doubleColumn("logit").append(Metric.LOGIT.of(logits, answer.token()));
+                    table.doubleColumn("probability").append(Metric.PROBABILITY.of(logits, answer.token()));
+                    columnOf.forEach((name, column) -> table.stringColumn(column).append(entry.labels().getOrDefault(name, "")));
                 }
             }
         }
@@ -82,9 +120,27 @@ public record Accuracy(Table samples) {
         return by("class");
     }
 
-    /** @return accuracy and sample count per style */
+    /** @return accuracy and sample count per style (the samples' label {@code style}) */
     public Table byStyle() {
-        return by("style");
+        return byLabel("style");
+    }
+
+    /** @return the label columns of the samples table, in the order first seen */
+    public List<String> labelColumns() {
+        return samples.columnNames().subList(8, samples.columnCount());
+    }
+
+    /**
+     * @param column a label column (see {@link #labelColumns()})
+     * @return accuracy and sample count per value of that label
+     * @throws HeadlensException if the samples have no such label
+     */
+    public Table byLabel(String column) {
+        if (!labelColumns().contains(column)) {
+            throw new HeadlensException("the samples have no label " + column + "; their labels are "
+                    + (labelColumns().isEmpty() ? "none (only the answer)" : String.join(", ", labelColumns())));
+        }
+        return by(column);
     }
 
     /** @return the wrong answers: class, answer and how often, most frequent first */

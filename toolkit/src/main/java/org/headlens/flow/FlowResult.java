@@ -30,7 +30,7 @@ public record FlowResult(FlowOptions options, int windowSize, List<SampleFlow> t
 
     /** @return window positions per pair */
     public int windows() {
-        return traced.isEmpty() ? 0 : traced.get(0).points().size() / options.pairs().size();
+        return traced.isEmpty() ? 0 : (int) traced.get(0).points().stream().mapToInt(SampleFlow.Point::firstLayer).distinct().count();
     }
 
     /** @return the samples the curves average over (the correctly answered ones unless kept) */
@@ -131,6 +131,9 @@ public record FlowResult(FlowOptions options, int windowSize, List<SampleFlow> t
                 DoubleColumn.create("strongest_relative_change"), IntColumn.create("onset_first_layer"));
         for (FlowPair pair : options.pairs()) {
             Table rows = curves.where(curves.stringColumn("pair").isEqualTo(pair.label()));
+            if (rows.rowCount() == 0) {
+                continue; // no sample could cut it (object pairs without masks)
+            }
             int strongest = 0;
             for (int i = 1; i < rows.rowCount(); i++) {
                 if (rows.doubleColumn("mean_change").get(i) < rows.doubleColumn("mean_change").get(strongest)) {
@@ -153,6 +156,13 @@ public record FlowResult(FlowOptions options, int windowSize, List<SampleFlow> t
             table.intColumn("onset_first_layer").append(rows.intColumn("first_layer").get(onset));
         }
         return table;
+    }
+
+    /** @return the pairs of the options that no used sample could cut (those needing a mask, when no sample has one) */
+    public List<String> skippedPairs() {
+        java.util.Set<String> cut = new java.util.HashSet<>();
+        used().forEach(s -> s.points().forEach(p -> cut.add(p.pair())));
+        return options.pairs().stream().map(FlowPair::label).filter(label -> !cut.contains(label)).toList();
     }
 
     /** @return the pair and window whose cut lowers the metric most, e.g. {@code image->final@2-3} */

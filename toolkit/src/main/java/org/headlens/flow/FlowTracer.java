@@ -4,7 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.IntStream;
 import org.headlens.HeadlensException;
 import org.headlens.interventions.Baseline;
@@ -14,6 +16,7 @@ import org.headlens.interventions.Intervention;
 import org.headlens.interventions.Knockout;
 import org.headlens.forward.TokenGroup;
 import org.headlens.forward.TokenSet;
+import org.headlens.data.Sample;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
 import org.headlens.interventions.InterventionEngine;
@@ -39,8 +42,14 @@ public final class FlowTracer {
     private final FlowOptions options;
     private final String prompt;
     private final PrintStream log;
+    private final boolean firstToken;
 
     private FlowTracer(Lvlm model, FlowOptions options, String prompt, PrintStream log) {
+        this(model, options, prompt, log, false);
+    }
+
+    private FlowTracer(Lvlm model, FlowOptions options, String prompt, PrintStream log, boolean firstToken) {
+        this.firstToken = firstToken;
         this.model = model;
         this.options = options;
         this.prompt = prompt;
@@ -54,17 +63,53 @@ public final class FlowTracer {
 
     /** @return a copy with these options */
     public FlowTracer options(FlowOptions value) {
-        return new FlowTracer(model, value, prompt, log);
+        return new FlowTracer(model, value, prompt, log, firstToken);
     }
 
     /** @return a copy asking {@code text} (with its image placeholder) */
     public FlowTracer prompt(String text) {
-        return new FlowTracer(model, options, text, log);
+        return new FlowTracer(model, options, text, log, firstToken);
     }
 
     /** @return a copy printing progress to {@code out} (null: silent) */
     public FlowTracer progress(PrintStream out) {
-        return new FlowTracer(model, options, prompt, out);
+        return new FlowTracer(model, options, prompt, out, firstToken);
+    }
+
+    /**
+     * @param value whether answers of several tokens are measured on their first token (see
+     *        {@link Answer#of(Lvlm, String, boolean)}); otherwise they are refused
+     * @return a copy with that answer rule
+     */
+    public FlowTracer firstToken(boolean value) {
+        return new FlowTracer(model, options, prompt, log, value);
+    }
+
+    /**
+     * @param pair a flow
+     * @return whether cutting it needs the sample's object mask (object, background and the
+     *         random image tokens, which are as many as the object's)
+     */
+    public static boolean needsMask(FlowPair pair) {
+        return isMaskGroup(pair.source()) || isMaskGroup(pair.target());
+    }
+
+    private static boolean isMaskGroup(TokenGroup group) {
+        return group == TokenGroup.IMAGE_OBJECT || group == TokenGroup.IMAGE_BACKGROUND || group == TokenGroup.IMAGE_RANDOM;
+    }
+
+    /**
+     * @param samples the samples to trace
+     * @return the pairs that need an object mask, with how many of the samples have none (those
+     *         samples are traced on the other pairs only); empty when every sample has a mask
+     */
+    public Map<String, Integer> skippedWithoutMask(List<Sample> samples) {
+        long without = samples.stream().filter(s -> !s.hasMask()).count();
+        Map<String, Integer> skipped = new LinkedHashMap<>();
+        if (without > 0) {
+            options.pairs().stream().filter(FlowTracer::needsMask).forEach(p -> skipped.put(p.label(), (int) without));
+        }
+        return skipped;
     }
 
     /** @return the options */
@@ -84,7 +129,7 @@ public final class FlowTracer {
      * @param samples the samples
      * @return the results
      */
-    public FlowResult run(List<ShapesDataset.Entry> samples) {
+    public FlowResult run(List<Sample> samples) {
         return run(samples, null);
     }
 
@@ -96,15 +141,15 @@ public final class FlowTracer {
      * @param folder where per-sample results go, or null to keep them in memory only
      * @return the results
      */
-    public FlowResult run(List<ShapesDataset.Entry> samples, ResultFolder folder) {
+    public FlowResult run(List<Sample> samples, ResultFolder folder) {
         check(samples);
         if (folder != null) {
-            ResultFolder.checkSampleIds(samples.stream().map(ShapesDataset.Entry::id).toList(), "the samples");
+            ResultFolder.checkSampleIds(samples.stream().map(Sample::id).toList(), "the samples");
         }
         long start = System.nanoTime();
         List<SampleFlow> traced = new ArrayList<>();
         Progress progress = new Progress("trace", samples.size(), log, 2);
-        for (ShapesDataset.Entry sample : samples) {
+        for (Sample sample : samples) {
             traced.add(ResultFolder.readOrCompute(folder, flowFile(sample), SampleFlow.class, () -> trace(sample)));
             progress.step(sample.id());
         }
@@ -120,7 +165,7 @@ public final class FlowTracer {
      * @param sample the sample
      * @return its trace
      */
-    public SampleFlow traceInto(ResultFolder folder, ShapesDataset.Entry sample) {
+    public SampleFlow traceInto(ResultFolder folder, Sample sample) {
         return ResultFolder.readOrCompute(folder, flowFile(sample), SampleFlow.class, () -> trace(sample));
     }
 
@@ -133,7 +178,7 @@ public final class FlowTracer {
      * @param seconds wall time of the run
      * @return the result
      */
-    public FlowResult savedResult(ResultFolder folder, List<ShapesDataset.Entry> samples, double seconds) {
+    public FlowResult savedResult(ResultFolder folder, List<Sample> samples, double seconds) {
         List<SampleFlow> traced = samples.stream().map(sample -> ResultFolder.readOrCompute(folder, flowFile(sample), SampleFlow.class, () -> {
             throw new HeadlensException(folder.root() + ": holds no trace of sample " + sample.id()
                     + ", though its task finished; the folder must be one every worker writes to and the driver reads");
@@ -141,7 +186,7 @@ public final class FlowTracer {
         return new FlowResult(options, options.windowSize(model.config().text().layers()), traced, seconds);
     }
 
-    private static ResultFolder.SampleFile flowFile(ShapesDataset.Entry sample) {
+    private static ResultFolder.SampleFile flowFile(Sample sample) {
         return ResultFolder.SampleFile.of("flow", sample.id(), sample.image());
     }
 
@@ -151,9 +196,12 @@ public final class FlowTracer {
      *
      * @param samples the samples to trace
      */
-    public void check(List<ShapesDataset.Entry> samples) {
+    public void check(List<Sample> samples) {
         if (samples.isEmpty()) {
             throw new HeadlensException("no samples to trace");
+        }
+        for (Sample sample : samples) {
+            Answer.of(model, sample.answer(), firstToken);
         }
         int layers = model.config().text().layers();
         int heads = model.config().text().heads();
@@ -172,20 +220,24 @@ public final class FlowTracer {
      * @param sample the sample (its mask gives the object tokens)
      * @return the metric of the clean run and of each knockout
      */
-    public SampleFlow trace(ShapesDataset.Entry sample) {
+    public SampleFlow trace(Sample sample) {
         long start = System.nanoTime();
         int layers = model.config().text().layers();
         int size = options.windowSize(layers);
         int[] starts = windowStarts();
-        Answer answer = Answer.of(model, sample.shape());
+        Answer answer = Answer.of(model, sample.answer(), firstToken);
         HeadMask heads = options.heads().isEmpty() ? null : HeadMask.of(layers, model.config().text().heads(), options.heads());
         try (NDManager scope = model.newScope()) {
-            NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
-            int side = model.config().vision().imageSize() / model.config().vision().patchSize();
-            Prompt question = Prompt.of(model, prompt).withObjectMask(model.imageProcessor().mask(sample.readMask()), side,
-                    options.objectThreshold());
+            org.headlens.model.ImageInput image = model.preprocess(scope, sample.image());
+            NDArray pixels = image.pixels();
+            // the family maps the mask through its layout (patch grid, tiles and newlines, merged windows);
+            // without a mask there are no object, background or random image tokens: those pairs are skipped
+            Prompt question = sample.hasMask()
+                    ? Prompt.of(model, prompt, image).withObjectMask(model, sample.readMask(), options.objectThreshold())
+                    : Prompt.of(model, prompt, image);
+            List<FlowPair> pairs = options.pairs().stream().filter(p -> sample.hasMask() || !needsMask(p)).toList();
             List<Intervention> interventions = new ArrayList<>();
-            for (FlowPair pair : options.pairs()) {
+            for (FlowPair pair : pairs) {
                 for (int first : starts) {
                     int[] window = IntStream.range(first, first + size).toArray();
                     interventions.add(Intervention.knockout(new Knockout(pair.source(), pair.target(), window, heads)));
@@ -198,7 +250,7 @@ public final class FlowTracer {
                 float[][] knocked = engine.finalLogits(interventions);
                 List<SampleFlow.Point> points = new ArrayList<>();
                 int i = 0;
-                for (FlowPair pair : options.pairs()) {
+                for (FlowPair pair : pairs) {
                     for (int first : starts) {
                         if (!Metric.isFinite(knocked[i])) {
                             Metric.requireFinite(knocked[i], "sample " + sample.id() + " with " + pair.label() + " cut from layer " + first);
@@ -206,8 +258,8 @@ public final class FlowTracer {
                         points.add(new SampleFlow.Point(pair.label(), first, options.metric().of(knocked[i++], answer.token())));
                     }
                 }
-                return new SampleFlow(sample.id(), sample.shape(), sample.style(), answer.isPredicted(cleanLogits),
-                        options.metric().of(cleanLogits, answer.token()), question.positions(TokenGroup.IMAGE_OBJECT).length,
+                return new SampleFlow(sample.id(), sample.answer(), sample.labels().getOrDefault("style", ""), answer.isPredicted(cleanLogits),
+                        options.metric().of(cleanLogits, answer.token()), sample.hasMask() ? question.positions(TokenGroup.IMAGE_OBJECT).length : 0,
                         question.positions(TokenGroup.IMAGE).length, points, (System.nanoTime() - start) / 1e9);
             }
         }
@@ -220,10 +272,10 @@ public final class FlowTracer {
      * @param sample the sample
      * @return the metric change per patch
      */
-    public PatchEffects patchEffects(ShapesDataset.Entry sample) {
+    public PatchEffects patchEffects(Sample sample) {
         int layers = model.config().text().layers();
         int[] every = IntStream.range(0, layers).toArray();
-        Answer answer = Answer.of(model, sample.shape());
+        Answer answer = Answer.of(model, sample.answer(), firstToken);
         HeadMask heads = options.heads().isEmpty() ? null : HeadMask.of(layers, model.config().text().heads(), options.heads());
         int side = model.config().vision().imageSize() / model.config().vision().patchSize();
         try (NDManager scope = model.newScope()) {

@@ -81,7 +81,10 @@ final class DecoderRun {
 
     private Output run(NDArray hidden) {
         LanguageModel decoder = model.languageModel();
-        long[] positions = Arrays.copyOfRange(pass.layout().positionIds(), pass.from(), pass.length());
+        long[][] positions = pass.layout().positionRows();
+        for (int i = 0; i < positions.length; i++) {
+            positions[i] = Arrays.copyOfRange(positions[i], pass.from(), pass.length());
+        }
         Rope rope = Rope.of(hidden.getManager(), decoder.config(), positions, model.computeType());
         List<List<Block>> produced = pass.keepKeysValues() ? new ArrayList<>() : null;
         for (DecoderLayer layer : decoder.layers()) {

@@ -6,11 +6,11 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import org.headlens.HeadlensException;
+import org.headlens.model.ImageInput;
 import org.headlens.model.Lvlm;
+import org.headlens.model.VisionOutput;
 import org.headlens.model.ModelConfig;
 
 /**
@@ -81,7 +81,7 @@ public final class ForwardPass {
             if (pass.prefix() != null) {
                 hidden = model.languageModel().embed(work, Arrays.copyOfRange(layout.decoderIds(), pass.from(), pass.length()));
             } else {
-                NDArray image = layout.hasImage() ? imageEmbeddings(model, pixelValues.toType(model.computeType(), false), vision) : null;
+                NDArray image = layout.hasImage() ? imageEmbeddings(model, pixelValues.toType(model.computeType(), false), layout.imageGrid(), vision) : null;
                 hidden = embeddings(model, work, layout, image);
                 vision.offer(Site.embeddings(), hidden);
                 if (pass.length() < layout.length()) {
@@ -116,7 +116,7 @@ public final class ForwardPass {
     public static NDArray finalLogitsForTraining(Lvlm model, NDManager work, long[] inputIds, NDArray pixelValues) {
         TokenLayout layout = TokenLayout.of(inputIds, model.config());
         requireMemory(model, Pass.full(layout), pixelValues.getShape().get(0));
-        NDArray image = imageEmbeddings(model, pixelValues.toType(model.computeType(), false),
+        NDArray image = imageEmbeddings(model, pixelValues.toType(model.computeType(), false), layout.imageGrid(),
                 new ActivationCache.Recorder(Capture.none(), 0));
         NDArray logits = DecoderRun.run(model, Pass.full(layout), embeddings(model, work, layout, image), LayerEdits.none()).logits();
         return logits.reshape(pixelValues.getShape().get(0), -1);
@@ -159,7 +159,8 @@ public final class ForwardPass {
         double vision = 0;
         if (layout.hasImage() && pass.prefix() == null) {
             ModelConfig.VisionConfig tower = config.vision();
-            double tokens = tower.tokens();
+            long[] grid = layout.imageGrid();
+            double tokens = grid == null ? tower.tokens() : Arrays.stream(grid).asDoubleStream().reduce(1, (a, b) -> a * b);
             vision = batch * (tower.heads() * tokens * tokens * (3 * bytes + 4)
                     + tokens * (3.0 * tower.intermediateSize() + 8.0 * tower.hiddenSize()) * bytes
                     * (capture.wantsAny(Site.Kind.VISION_HIDDEN) ? tower.layers() : 1));
@@ -204,44 +205,24 @@ public final class ForwardPass {
     }
 
     /**
-     * Vision tower, feature selection and projector.
+     * The family's vision side: tower, then projector or merger. Its activations go to the recorder.
      *
      * @param model the model
-     * @param pixels (B, 3, H, W) in the compute type
+     * @param pixels preprocessed pixel values in the compute type, in the family's layout
+     * @param grid the image's grid ({@link TokenLayout#imageGrid}), or null for a fixed-size family
      * @param recorder where vision activations go
-     * @return projected image embeddings (B, image tokens, text hidden)
+     * @return image embeddings (B, image tokens, text hidden)
      */
-    static NDArray imageEmbeddings(Lvlm model, NDArray pixels, ActivationCache.Recorder recorder) {
-        ModelConfig config = model.config();
-        int side = config.vision().imageSize();
-        if (pixels.getShape().dimension() != 4 || pixels.getShape().get(1) != config.vision().channels()
-                || pixels.getShape().get(2) != side || pixels.getShape().get(3) != side) {
-            throw new HeadlensException("pixel values have shape " + pixels.getShape() + ", expected (batch, "
-                    + config.vision().channels() + ", " + side + ", " + side + ")");
+    static NDArray imageEmbeddings(Lvlm model, NDArray pixels, long[] grid, ActivationCache.Recorder recorder) {
+        ImageInput input = model.family().input(pixels, grid);
+        VisionOutput output = model.family().encode(input, recorder.wants(Site.Kind.VISION_HIDDEN));
+        for (int i = 0; i < output.hidden().size(); i++) {
+            recorder.offer(Site.visionHidden(i), output.hidden().get(i));
         }
-        int states = config.vision().layers() + 1;
-        int[] featureLayers = config.visionFeatureLayers();
-        int deepest = 0;
-        int[] resolved = new int[featureLayers.length];
-        for (int i = 0; i < featureLayers.length; i++) {
-            resolved[i] = featureLayers[i] < 0 ? states + featureLayers[i] : featureLayers[i];
-            deepest = Math.max(deepest, resolved[i]);
+        if (output.features() != null) {
+            recorder.offer(Site.visionFeatures(), output.features());
         }
-        List<NDArray> hidden = model.visionTower().hiddenStates(pixels, recorder.wants(Site.Kind.VISION_HIDDEN) ? states - 1 : deepest);
-        for (int i = 0; i < hidden.size(); i++) {
-            recorder.offer(Site.visionHidden(i), hidden.get(i));
-        }
-        List<NDArray> chosen = new ArrayList<>();
-        for (int index : resolved) {
-            chosen.add(hidden.get(index));
-        }
-        NDArray features = chosen.size() == 1 ? chosen.get(0) : NDArrays.concat(new NDList(chosen), -1);
-        if (config.strategyDropsFirst()) {
-            features = features.get(new NDIndex(":, 1:, :"));
-        }
-        recorder.offer(Site.visionFeatures(), features);
-        NDArray projected = model.projector().project(features);
-        recorder.offer(Site.projectorOutput(), projected);
-        return projected;
+        recorder.offer(Site.projectorOutput(), output.projected());
+        return output.embeddings();
     }
 }

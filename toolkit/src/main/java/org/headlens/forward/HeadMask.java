@@ -52,6 +52,35 @@ public final class HeadMask {
         return of(grid.layers(), grid.perLayer(), ablated);
     }
 
+    /**
+     * Each head of a grid ablated independently with probability {@code alpha}, as the masks of
+     * head attribution are drawn.
+     *
+     * @param grid the model's heads, e.g. {@code Heads.of(model.config())}
+     * @param alpha ablation probability
+     * @param random source of randomness
+     * @return the mask
+     */
+    public static HeadMask random(Heads grid, double alpha, Random random) {
+        return random(grid.layers(), grid.perLayer(), alpha, random);
+    }
+
+    /**
+     * The row of a regression's design matrix for this mask: per head, in flat order, 1 if the
+     * head is kept and 0 if it is ablated.
+     *
+     * @return one value per head of the grid
+     */
+    public double[] keptIndicators() {
+        double[] kept = new double[layers() * heads()];
+        for (int l = 0; l < layers(); l++) {
+            for (int h = 0; h < heads(); h++) {
+                kept[l * heads() + h] = ablated[l][h] ? 0 : 1;
+            }
+        }
+        return kept;
+    }
+
     /** @return a mask of a head grid that ablates the heads at these flat indices */
     public static HeadMask ofIndices(Heads grid, int... indices) {
         return of(grid, grid.heads(indices));

@@ -35,6 +35,21 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
     }
 
     /**
+     * Tokenises a prompt for one image, ending with the family's role marker (LLaVA's
+     * {@code ASSISTANT:}, Qwen2-VL's {@code <|im_start|>assistant\n}); the image decides how many
+     * positions it takes and the position ids.
+     *
+     * @param model the model
+     * @param text the prompt, with the family's image placeholder where the image goes
+     * @param image the preprocessed image
+     * @return the prompt
+     */
+    public static Prompt of(Lvlm model, String text, org.headlens.model.ImageInput image) {
+        Prompt prompt = of(model, text, model.family().assistantRole(), image);
+        return prompt;
+    }
+
+    /**
      * Tokenises a prompt and finds its role tokens.
      *
      * @param model the model
@@ -43,6 +58,19 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
      * @return the prompt
      */
     public static Prompt of(Lvlm model, String text, String roleMarker) {
+        return of(model, text, roleMarker, null);
+    }
+
+    /**
+     * Tokenises a prompt and finds its role tokens.
+     *
+     * @param model the model
+     * @param text the prompt
+     * @param roleMarker the text the prompt ends with, before the answer (e.g. {@code ASSISTANT:})
+     * @param image the preprocessed image, or null for a family whose image size is fixed
+     * @return the prompt
+     */
+    public static Prompt of(Lvlm model, String text, String roleMarker, org.headlens.model.ImageInput image) {
         long[] ids = model.encode(text);
         long[] role = model.encodeWithoutSpecialTokens(roleMarker);
         boolean endsWithRole = role.length > 0 && role.length <= ids.length
@@ -50,7 +78,7 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
         if (!text.strip().endsWith(roleMarker.strip()) || !endsWithRole) {
             throw new HeadlensException("the prompt must end with the role marker " + Messages.quote(roleMarker) + ": " + Messages.quote(text));
         }
-        TokenLayout layout = TokenLayout.of(ids, model.config());
+        TokenLayout layout = image == null ? TokenLayout.of(ids, model.config()) : TokenLayout.of(ids, model, image);
         if (!layout.hasImage()) {
             throw new HeadlensException("the prompt has no image placeholder (token id " + model.config().imageTokenIndex()
                     + "); put <image> where the image goes: " + Messages.quote(text));
@@ -63,6 +91,18 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
      *
      * @param model the model
      * @param inputIds ids with an image placeholder
+     * @param image the preprocessed image, whose grid decides the image token count and position ids
+     * @return the prompt
+     */
+    public static Prompt ofIds(Lvlm model, long[] inputIds, org.headlens.model.ImageInput image) {
+        return new Prompt(inputIds.clone(), TokenLayout.of(inputIds, model, image), 0, null);
+    }
+
+    /**
+     * A prompt from token ids for a family whose image size is fixed (LLaVA-1.5).
+     *
+     * @param model the model
+     * @param inputIds token ids
      * @return the prompt
      */
     public static Prompt ofIds(Lvlm model, long[] inputIds) {
@@ -79,6 +119,20 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
                     + layout.imageLength() + " tokens");
         }
         return new Prompt(inputIds, layout, roleTokens, patches.clone());
+    }
+
+    /**
+     * Maps an object mask of the original image onto the image tokens through the family's
+     * layout ({@link org.headlens.model.Family#objectTokens}): patches, tiles, newline tokens,
+     * merged windows.
+     *
+     * @param model the model
+     * @param mask [row][column] object pixels of the original image
+     * @param threshold covered fraction from which a token counts as object (e.g. 0.5)
+     * @return this prompt with the object tokens set
+     */
+    public Prompt withObjectMask(Lvlm model, boolean[][] mask, double threshold) {
+        return withObjectPatches(model.family().objectTokens(mask, layout.imageGrid(), threshold));
     }
 
     /**

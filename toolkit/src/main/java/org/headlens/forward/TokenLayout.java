@@ -3,6 +3,9 @@ package org.headlens.forward;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 import org.headlens.HeadlensException;
+import org.headlens.model.Family;
+import org.headlens.model.ImageInput;
+import org.headlens.model.Lvlm;
 import org.headlens.model.ModelConfig;
 
 /**
@@ -14,8 +17,49 @@ import org.headlens.model.ModelConfig;
  * @param decoderIds token ids over the expanded sequence (image positions hold the placeholder id)
  * @param imageStart first image position (equals the prefix length)
  * @param imageLength number of image positions, 0 for a text-only prompt
+ * @param positions the image's grid and the decoder position ids the family derives from it
  */
-public record TokenLayout(long[] decoderIds, int imageStart, int imageLength) {
+public record TokenLayout(long[] decoderIds, int imageStart, int imageLength, Positions positions) {
+
+    /**
+     * What the image's size decides beyond the token count.
+     *
+     * @param imageGrid the image's grid as its family reads it ({@link ImageInput#grid}), or null
+     * @param rows decoder position ids, one row per rotary axis (one row, or three for Qwen2-VL)
+     */
+    public record Positions(long[] imageGrid, long[][] rows) {
+    }
+
+    /**
+     * A layout with ordinary position ids 0..length-1 and no grid.
+     *
+     * @param decoderIds token ids over the expanded sequence
+     * @param imageStart first image position
+     * @param imageLength number of image positions
+     */
+    public TokenLayout(long[] decoderIds, int imageStart, int imageLength) {
+        this(decoderIds, imageStart, imageLength,
+                new Positions(null, new long[][] {IntStream.range(0, decoderIds.length).asLongStream().toArray()}));
+    }
+
+    /**
+     * Finds the image in a prompt's token ids, with the image's size deciding how many positions
+     * it takes and the family deciding the position ids.
+     *
+     * @param inputIds prompt ids with one placeholder, or the placeholder expanded, or none
+     * @param model the model (its family and config)
+     * @param image the preprocessed image (its grid), or null for a fixed-size family or no image
+     * @return the layout
+     */
+    public static TokenLayout of(long[] inputIds, Lvlm model, ImageInput image) {
+        Family family = model.family();
+        long[] grid = image == null ? null : image.grid();
+        boolean hasPlaceholder = Arrays.stream(inputIds).anyMatch(id -> id == model.config().imageTokenIndex());
+        int expected = hasPlaceholder ? family.imageTokens(grid) : 0;
+        TokenLayout plain = find(inputIds, model.config(), expected);
+        return new TokenLayout(plain.decoderIds(), plain.imageStart(), plain.imageLength(),
+                new Positions(grid, family.positionIds(plain.length(), plain.imageStart(), plain.imageLength(), grid)));
+    }
 
     /**
      * Finds the image in a prompt's token ids.
@@ -25,8 +69,12 @@ public record TokenLayout(long[] decoderIds, int imageStart, int imageLength) {
      * @return the layout
      */
     public static TokenLayout of(long[] inputIds, ModelConfig config) {
+        boolean hasPlaceholder = Arrays.stream(inputIds).anyMatch(id -> id == config.imageTokenIndex());
+        return find(inputIds, config, hasPlaceholder ? config.imageTokens() : 0);
+    }
+
+    private static TokenLayout find(long[] inputIds, ModelConfig config, int expected) {
         long placeholder = config.imageTokenIndex();
-        int expected = config.imageTokens();
         int[] at = IntStream.range(0, inputIds.length).filter(i -> inputIds[i] == placeholder).toArray();
         long length = at.length == 1 ? inputIds.length - 1L + expected : inputIds.length;
         int limit = config.text().maxPositions();
@@ -82,8 +130,22 @@ public record TokenLayout(long[] decoderIds, int imageStart, int imageLength) {
         return IntStream.range(imageEnd(), length()).toArray();
     }
 
-    /** @return position ids 0..length-1 */
+    /** @return the first row of position ids (0..length-1 for a one-axis family) */
     public long[] positionIds() {
-        return IntStream.range(0, length()).asLongStream().toArray();
+        return positions.rows()[0].clone();
+    }
+
+    /** @return the image's grid as its family reads it, or null for a fixed-size family */
+    public long[] imageGrid() {
+        return positions.imageGrid() == null ? null : positions.imageGrid().clone();
+    }
+
+    /** @return position ids, one row per rotary axis */
+    public long[][] positionRows() {
+        long[][] copy = new long[positions.rows().length][];
+        for (int i = 0; i < copy.length; i++) {
+            copy[i] = positions.rows()[i].clone();
+        }
+        return copy;
     }
 }

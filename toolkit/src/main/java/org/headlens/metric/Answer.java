@@ -24,14 +24,37 @@ public record Answer(String word, int token) {
      *         would be scored against it)
      */
     public static Answer of(Lvlm model, String word) {
+        return of(model, word, false);
+    }
+
+    /**
+     * @param model the model whose tokenizer encodes the answer
+     * @param word the answer
+     * @param firstToken whether an answer of several tokens is measured on its first token: the
+     *        metric is then the first token's logit (or probability...) and a sample counts as
+     *        answered correctly when that token is the model's top token, so another word that
+     *        starts with the same token also counts as right
+     * @return the answer's token
+     * @throws HeadlensException if the answer has no token, is several tokens and
+     *         {@code firstToken} is false, or its (first) token is not the start of the word
+     */
+    public static Answer of(Lvlm model, String word, boolean firstToken) {
         long[] ids = model.encodeWithoutSpecialTokens(word);
+        if (firstToken && ids.length > 1) {
+            String first = model.decode(new long[] {ids[0]});
+            if (comparable(first).isEmpty() || !comparable(word).startsWith(comparable(first))) {
+                throw new HeadlensException("the answer " + Messages.quote(word) + " starts with the token " + Messages.quote(first) + " (id "
+                        + ids[0] + "), which is not the start of the word, so its first token cannot stand for it");
+            }
+            return new Answer(word, (int) ids[0]);
+        }
         if (ids.length != 1) {
             StringBuilder tokens = new StringBuilder();
             for (long id : ids) {
                 tokens.append(tokens.length() == 0 ? "" : " ").append(model.token(id));
             }
             throw new HeadlensException("the answer " + Messages.quote(word) + " is " + ids.length + " tokens (" + Messages.quote(tokens.toString())
-                    + ") but must be exactly one: use one-word answers the tokenizer keeps whole");
+                    + ") but must be exactly one: use one-word answers the tokenizer keeps whole, or --first-token to measure the first token");
         }
         String decoded = model.decode(ids);
         if (!comparable(decoded).equals(comparable(word))) {

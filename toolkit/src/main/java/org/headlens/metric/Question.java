@@ -57,13 +57,17 @@ public record Question(Lvlm model, String prompt, Path image, List<Head> ablated
         return new Question(model, prompt, image, all);
     }
 
+    private InterventionEngine prepare(NDManager scope) {
+        org.headlens.model.ImageInput input = model.preprocess(scope, image);
+        return InterventionEngine.prepare(model, Prompt.of(model, prompt, input), input.pixels(), Baseline.blank());
+    }
+
     /** @return final-position logits over the vocabulary */
     public float[] logits() {
         int layers = model.config().text().layers();
         int heads = model.config().text().heads();
         try (NDManager scope = model.newScope();
-                InterventionEngine engine = InterventionEngine.prepare(model, Prompt.of(model, prompt),
-                        model.imageProcessor().pixelValues(scope, image), Baseline.blank())) {
+                InterventionEngine engine = prepare(scope)) {
             return engine.finalLogits(List.of(Intervention.ablate(HeadMask.of(layers, heads, ablated))))[0];
         }
     }

@@ -487,6 +487,28 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
         return new int[] {(int) targetW, (int) targetH};
     }
 
+    /**
+     * Converts an image to RGB and resizes it with this processor's filter, without cropping or
+     * normalising: the 8-bit channels a PIL resize gives (LLaVA-NeXT's tiles are cut from them).
+     *
+     * @param image the image
+     * @param width target width
+     * @param height target height
+     * @return [channel][y * width + x] 8-bit values
+     */
+    int[][] resizedRgb(BufferedImage image, int width, int height) {
+        long largest = Math.max((long) image.getWidth() * image.getHeight(), Math.max((long) width * image.getHeight(), (long) width * height));
+        if (width < 1 || height < 1 || largest > MAX_PIXELS) {
+            throw new HeadlensException("image of " + image.getWidth() + "x" + image.getHeight() + " pixels cannot be resized to "
+                    + width + "x" + height + " (more than " + MAX_PIXELS + " pixels at some step)");
+        }
+        int[][] rgb = toRgb(image);
+        for (int c = 0; c < 3; c++) {
+            rgb[c] = resize(rgb[c], image.getWidth(), image.getHeight(), width, height);
+        }
+        return rgb;
+    }
+
     private static int[][] toRgb(BufferedImage image) {
         int w = image.getWidth();
         int h = image.getHeight();

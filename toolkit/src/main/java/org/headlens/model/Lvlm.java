@@ -38,6 +38,7 @@ public final class Lvlm implements AutoCloseable {
     private final LanguageModel languageModel;
     private final ImageProcessor imageProcessor;
     private final HuggingFaceTokenizer tokenizer;
+    private final Family family;
 
     /**
      * How to load a model.
@@ -65,11 +66,20 @@ public final class Lvlm implements AutoCloseable {
         this.manager = manager;
         this.weights = weights;
         this.computeType = computeType;
-        this.visionTower = new VisionTower(config.vision(), weights);
-        this.projector = new Projector(config, weights);
         this.languageModel = new LanguageModel(config.text(), weights);
-        this.imageProcessor = imageProcessor;
         this.tokenizer = tokenizer;
+        if (config.family().equals("qwen2_vl")) {
+            this.visionTower = null;
+            this.projector = null;
+            this.imageProcessor = null;
+            this.family = new Qwen2VlFamily(config, Qwen2VlImageProcessor.read(folder, config.vision()), weights);
+        } else {
+            this.visionTower = new VisionTower(config.vision(), weights);
+            this.projector = new Projector(config, weights);
+            this.imageProcessor = imageProcessor;
+            LlavaFamily llava = new LlavaFamily(config, imageProcessor, visionTower, projector);
+            this.family = config.family().equals("llava_next") ? new LlavaNextFamily(config, imageProcessor, llava, weights) : llava;
+        }
     }
 
     /**
@@ -98,7 +108,7 @@ public final class Lvlm implements AutoCloseable {
             throw new HeadlensException("compute type " + type + " is not supported; use float32 (default), float16 or float64");
         }
         ModelConfig config = ModelConfig.read(folder);
-        ImageProcessor processor = ImageProcessor.read(folder, config.vision());
+        ImageProcessor processor = config.family().equals("qwen2_vl") ? null : ImageProcessor.read(folder, config.vision());
         NDManager manager = NDManager.newBaseManager(options.device(), "PyTorch");
         try {
             Weights weights = Weights.load(folder, manager, type);
@@ -151,6 +161,9 @@ public final class Lvlm implements AutoCloseable {
      * @param folder destination folder
      */
     public void save(Path folder) {
+        if (!(family instanceof LlavaFamily)) {
+            throw new HeadlensException(folder + ": saving is implemented for LLaVA-1.5 models only, not " + config.family());
+        }
         Map<String, NDArray> tensors = new LinkedHashMap<>(weights.tensors());
         try (NDManager created = manager.newSubManager()) {
             for (VisionTower.UnusedParameter unused : VisionTower.unusedParameters(config.vision())) {
@@ -250,14 +263,53 @@ public final class Lvlm implements AutoCloseable {
         return computeType;
     }
 
-    /** @return the vision tower */
+    /** @return the vision tower (LLaVA-1.5; other families keep theirs in {@link #family()}) */
     public VisionTower visionTower() {
-        return visionTower;
+        return llavaOnly(visionTower, "vision tower");
     }
 
-    /** @return the projector */
+    /** @return the projector (LLaVA-1.5; other families keep theirs in {@link #family()}) */
     public Projector projector() {
-        return projector;
+        return llavaOnly(projector, "projector");
+    }
+
+    /** @return what this model's family does differently: image processor, vision side, position ids, chat roles */
+    public Family family() {
+        return family;
+    }
+
+    /**
+     * Preprocesses an image with the family's image processor.
+     *
+     * @param manager owner of the result
+     * @param image the image
+     * @return pixel values and grid
+     */
+    public ImageInput preprocess(NDManager manager, java.awt.image.BufferedImage image) {
+        return family.preprocess(manager, image);
+    }
+
+    /**
+     * Reads and preprocesses an image file with the family's image processor (the file's size is
+     * checked from its header before it is decoded).
+     *
+     * @param manager owner of the result
+     * @param file PNG, JPEG, BMP or GIF
+     * @return pixel values and grid
+     */
+    public ImageInput preprocess(NDManager manager, Path file) {
+        if (family instanceof LlavaFamily) {
+            return new ImageInput(imageProcessor.pixelValues(manager, file), null);
+        }
+        return family.preprocess(manager, Images.read(file));
+    }
+
+    private <T> T llavaOnly(T part, String what) {
+        if (part == null) {
+            throw new HeadlensException(folder + ": a " + config.family() + " model has no LLaVA-1.5 " + what
+                    + "; use model.family() and model.preprocess(...)");
+        }
+        return part;
     }
 
     /** @return the decoder */
@@ -267,7 +319,7 @@ public final class Lvlm implements AutoCloseable {
 
     /** @return the image processor (from preprocessor_config.json, or the tower's default) */
     public ImageProcessor imageProcessor() {
-        return imageProcessor;
+        return llavaOnly(imageProcessor, "image processor");
     }
 
     /** @return the weights by name */

@@ -20,6 +20,9 @@ import org.headlens.HeadlensException;
  * @param visionFeatureSelectStrategy {@code default} (drop the CLS token) or {@code full}
  * @param vision the vision tower's config
  * @param text the decoder's config
+ * @param family the family ({@code llava}, {@code llava_next} or {@code qwen2_vl}), which decides
+ *     the vision side and the position ids ({@link Family})
+ * @param gridPinpoints LLaVA-NeXT's candidate resolutions as (height, width), empty for other families
  */
 public record ModelConfig(
         long imageTokenIndex,
@@ -27,12 +30,16 @@ public record ModelConfig(
         int[] visionFeatureLayers,
         String visionFeatureSelectStrategy,
         VisionConfig vision,
-        TextConfig text) {
+        TextConfig text,
+        String family,
+        List<List<Integer>> gridPinpoints) {
 
     /** Model types this version of headlens can build. */
-    public static final Set<String> SUPPORTED_TOP = Set.of("llava");
+    public static final Set<String> SUPPORTED_TOP = Set.of("llava", "llava_next", "qwen2_vl");
     /** Vision tower types this version of headlens can build. */
-    public static final Set<String> SUPPORTED_VISION = Set.of("clip_vision_model", "siglip_vision_model");
+    public static final Set<String> SUPPORTED_VISION = Set.of("clip_vision_model", "siglip_vision_model", "qwen2_vl");
+    /** Vision towers of the LLaVA families (Qwen2-VL brings its own). */
+    static final Set<String> LLAVA_VISION = Set.of("clip_vision_model", "siglip_vision_model");
     /** More image tokens than any vision tower makes (LLaVA-1.5: 577; a 1024-pixel SigLIP: 4096). */
     static final int MAX_IMAGE_TOKENS = 1 << 20;
     /** Decoder types this version of headlens can build. */
@@ -51,9 +58,13 @@ public record ModelConfig(
      * @param patchSize patch side in pixels
      * @param activation MLP activation name as in transformers
      * @param layerNormEps LayerNorm epsilon
+     * @param temporalPatchSize frames per patch (Qwen2-VL; 1 otherwise)
+     * @param spatialMergeSize patches merged per side into one token (Qwen2-VL; 1 otherwise)
+     * @param outputSize width of the merger's output (Qwen2-VL; 0 otherwise)
      */
     public record VisionConfig(String modelType, int hiddenSize, int intermediateSize, int layers, int heads,
-            int channels, int imageSize, int patchSize, String activation, double layerNormEps) {
+            int channels, int imageSize, int patchSize, String activation, double layerNormEps,
+            int temporalPatchSize, int spatialMergeSize, int outputSize) {
         /** @return true for CLIP (CLS token, pre-LayerNorm, conv without bias) */
         public boolean isClip() {
             return modelType.equals("clip_vision_model");
@@ -87,10 +98,12 @@ public record ModelConfig(
      * @param attentionBias whether q/k/v projections have biases (always for Qwen2)
      * @param tieWordEmbeddings whether lm_head shares the embedding matrix
      * @param maxPositions {@code max_position_embeddings}: the longest sequence the model was made for
+     * @param mropeSection frequencies per position axis (t, h, w) of multi-axis RoPE (Qwen2-VL's
+     *     {@code mrope_section}), or an empty array for ordinary one-axis RoPE
      */
     public record TextConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize, int layers,
             int heads, int keyValueHeads, int headDim, double rmsNormEps, double ropeTheta, double ropeLinearFactor,
-            boolean attentionBias, boolean tieWordEmbeddings, int maxPositions) {
+            boolean attentionBias, boolean tieWordEmbeddings, int maxPositions, List<Integer> mropeSection) {
         /** @return query heads that share one key/value head */
         public int groupSize() {
             return heads / keyValueHeads;
@@ -126,10 +139,18 @@ public record ModelConfig(
             throw new HeadlensException(file + ": model_type '" + modelType + "' is not supported; supported: "
                     + SUPPORTED_TOP + " with vision towers " + SUPPORTED_VISION + " and decoders " + SUPPORTED_TEXT);
         }
+        if (modelType.equals("qwen2_vl")) {
+            return qwen2Vl(file, json, top);
+        }
         JsonObject visionJson = top.object("vision_config");
         VisionConfig vision = visionJson == null ? llavaDefaultVision() : vision(new Fields(file, "vision_config.", visionJson));
         JsonObject textJson = top.object("text_config");
-        TextConfig text = text(new Fields(file, "text_config.", textJson == null ? new JsonObject() : textJson));
+        textJson = textJson == null ? new JsonObject() : textJson.deepCopy();
+        if (!textJson.has("tie_word_embeddings") && top.has("tie_word_embeddings") && top.bool("tie_word_embeddings", false)) {
+            // a checkpoint saved with tied weights has no lm_head; the flag may sit on either level
+            textJson.addProperty("tie_word_embeddings", true);
+        }
+        TextConfig text = text(new Fields(file, "text_config.", textJson));
 
         int[] featureLayers;
         JsonElement layerElement = json.get("vision_feature_layer");
@@ -159,12 +180,97 @@ public record ModelConfig(
             throw new HeadlensException(file + ": vision_feature_select_strategy '" + strategy
                     + "' is not supported; supported: default, full");
         }
+        List<List<Integer>> pinpoints = List.of();
+        if (modelType.equals("llava_next")) {
+            pinpoints = pinpoints(top, vision);
+            if (vision.isClip() && !strategy.equals("default")) {
+                throw new HeadlensException(file + ": vision_feature_select_strategy 'full' keeps CLIP's CLS token, which LLaVA-NeXT's "
+                        + "tile packing cannot place (transformers refuses it too)");
+            }
+        }
         return new ModelConfig(top.integer("image_token_index", 32000),
-                top.activation("projector_hidden_act", "gelu", Ops.ACTIVATIONS), featureLayers, strategy, vision, text);
+                top.activation("projector_hidden_act", "gelu", Ops.ACTIVATIONS), featureLayers, strategy, vision, text, modelType,
+                pinpoints);
     }
 
-    /** @return number of image tokens one image becomes in the decoder */
+    /**
+     * LLaVA-NeXT's {@code image_grid_pinpoints}: (height, width) pairs, each a multiple of the
+     * tower's image size (tiles are cut at that size); LlavaNextConfig's default when omitted.
+     */
+    private static List<List<Integer>> pinpoints(Fields top, VisionConfig vision) {
+        if (!top.has("image_grid_pinpoints")) {
+            return List.of(List.of(336, 672), List.of(672, 336), List.of(672, 672), List.of(1008, 336), List.of(336, 1008));
+        }
+        JsonElement element = top.json.get("image_grid_pinpoints");
+        String expected = "a list of (height, width) pairs, each a multiple of vision_config.image_size " + vision.imageSize();
+        if (!element.isJsonArray() || element.getAsJsonArray().isEmpty() || element.getAsJsonArray().size() > 1024) {
+            throw top.wrong("image_grid_pinpoints", expected);
+        }
+        List<List<Integer>> out = new ArrayList<>();
+        for (JsonElement pair : element.getAsJsonArray()) {
+            if (!pair.isJsonArray() || pair.getAsJsonArray().size() != 2) {
+                throw top.wrong("image_grid_pinpoints", expected);
+            }
+            int height = top.integer(pair.getAsJsonArray().get(0), "image_grid_pinpoints", expected);
+            int width = top.integer(pair.getAsJsonArray().get(1), "image_grid_pinpoints", expected);
+            if (height <= 0 || width <= 0 || height % vision.imageSize() != 0 || width % vision.imageSize() != 0
+                    || (long) (height / vision.imageSize()) * (width / vision.imageSize()) > 1024) {
+                throw top.wrong("image_grid_pinpoints", expected + ", at most 1024 tiles");
+            }
+            out.add(List.of(height, width));
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * Qwen2-VL keeps the decoder's fields at the top level of its config (Qwen2VLConfig, v4.45),
+     * with its own defaults, and its vision tower under {@code vision_config}.
+     */
+    private static ModelConfig qwen2Vl(Path file, JsonObject json, Fields top) {
+        JsonObject textJson = json.deepCopy();
+        Object[][] defaults = {{"vocab_size", 152064}, {"hidden_size", 8192}, {"intermediate_size", 29568},
+            {"num_hidden_layers", 80}, {"num_attention_heads", 64}, {"num_key_value_heads", 8}, {"rms_norm_eps", 1e-5},
+            {"rope_theta", 1000000.0}, {"max_position_embeddings", 32768}};
+        for (Object[] entry : defaults) {
+            if (!textJson.has((String) entry[0]) || textJson.get((String) entry[0]).isJsonNull()) {
+                textJson.addProperty((String) entry[0], (Number) entry[1]);
+            }
+        }
+        textJson.addProperty("model_type", "qwen2");
+        TextConfig text = text(new Fields(file, "", textJson));
+        if (text.mropeSection().isEmpty()) {
+            throw new HeadlensException(file + ": rope_scaling.mrope_section is missing; Qwen2-VL's decoder needs it");
+        }
+        JsonObject visionJson = top.object("vision_config");
+        Fields v = new Fields(file, "vision_config.", visionJson == null ? new JsonObject() : visionJson);
+        int embed = v.positive("embed_dim", 1280);
+        int heads = v.positive("num_heads", 16);
+        int ratio = v.positive("mlp_ratio", 4);
+        int patch = v.positive("patch_size", 14);
+        int merge = v.positive("spatial_merge_size", 2);
+        VisionConfig vision = new VisionConfig("qwen2_vl", embed, embed * ratio, v.positive("depth", 32), heads,
+                v.positive("in_channels", 3), patch * merge, patch, v.activation("hidden_act", "quick_gelu", Ops.ACTIVATIONS),
+                1e-6, v.positive("temporal_patch_size", 2), merge, v.positive("hidden_size", 3584));
+        if (embed % heads != 0 || (embed / heads) % 4 != 0) {
+            throw v.contradiction("embed_dim " + embed + " over num_heads " + heads
+                    + " must give a head width divisible by 4 (2-D rotary embeddings rotate rows and columns)");
+        }
+        if (vision.outputSize() != text.hiddenSize()) {
+            throw v.contradiction("hidden_size " + vision.outputSize() + " (the merger's output) differs from the decoder's hidden_size "
+                    + text.hiddenSize());
+        }
+        return new ModelConfig(top.integer("image_token_id", 151655), "gelu", new int[] {-1}, "full", vision, text, "qwen2_vl",
+                List.of());
+    }
+
+    /**
+     * @return number of image tokens one image becomes in the decoder, for a family whose image
+     *     size is fixed (LLaVA-1.5); the others depend on the image ({@link Family#imageTokens})
+     */
     public int imageTokens() {
+        if (!family.equals("llava")) {
+            throw new HeadlensException(family + " models take a number of image tokens that depends on the image's size");
+        }
         return strategyDropsFirst() ? vision.tokens() - 1 : vision.tokens();
     }
 
@@ -175,14 +281,14 @@ public record ModelConfig(
 
     // LlavaConfig builds this CLIP config when vision_config is absent (the LLaVA-1.5 tower).
     private static VisionConfig llavaDefaultVision() {
-        return new VisionConfig("clip_vision_model", 1024, 4096, 24, 16, 3, 336, 14, "quick_gelu", 1e-5);
+        return new VisionConfig("clip_vision_model", 1024, 4096, 24, 16, 3, 336, 14, "quick_gelu", 1e-5, 1, 1, 0);
     }
 
     private static VisionConfig vision(Fields f) {
         String type = f.string("model_type", "clip_vision_model");
-        if (!SUPPORTED_VISION.contains(type)) {
+        if (!LLAVA_VISION.contains(type)) {
             throw new HeadlensException(f.file + ": vision_config.model_type '" + type
-                    + "' is not supported; supported: " + SUPPORTED_VISION);
+                    + "' is not supported in a LLaVA model; supported: " + LLAVA_VISION);
         }
         boolean clip = type.equals("clip_vision_model");
         VisionConfig config = new VisionConfig(type,
@@ -194,7 +300,7 @@ public record ModelConfig(
                 f.positive("image_size", 224),
                 f.positive("patch_size", clip ? 32 : 16),
                 f.activation("hidden_act", clip ? "quick_gelu" : "gelu_pytorch_tanh", Ops.ACTIVATIONS),
-                f.epsilon("layer_norm_eps", clip ? 1e-5 : 1e-6));
+                f.epsilon("layer_norm_eps", clip ? 1e-5 : 1e-6), 1, 1, 0);
         if (config.hiddenSize() % config.heads() != 0) {
             throw f.contradiction("hidden_size " + config.hiddenSize() + " is not a multiple of num_attention_heads " + config.heads());
         }
@@ -232,11 +338,20 @@ public record ModelConfig(
         // the decoder's MLP is LLaMA's gated SiLU; transformers also calls SiLU "swish"
         f.activation("hidden_act", "silu", List.of("silu", "swish"));
         double linearFactor = 1.0;
+        List<Integer> mropeSection = List.of();
         JsonObject scalingJson = f.object("rope_scaling");
         if (scalingJson != null) {
             Fields scaling = new Fields(f.file, f.prefix + "rope_scaling.", scalingJson);
             String kind = scaling.string("rope_type", scaling.string("type", "default"));
-            if (kind.equals("linear")) {
+            if (scaling.has("mrope_section")) {
+                mropeSection = mropeSection(scaling, headDim);
+            }
+            if (kind.equals("mrope")) {
+                // Qwen2VLConfig rewrites 'mrope' to 'default'; the section is what matters
+                if (mropeSection.isEmpty()) {
+                    throw scaling.wrong("type", "'mrope' together with an mrope_section");
+                }
+            } else if (kind.equals("linear")) {
                 linearFactor = scaling.positiveNumber("factor", Double.NaN);
             } else if (!kind.equals("default")) {
                 throw f.contradiction("rope_scaling type '" + Fields.shorten(kind) + "' is not supported (supported: none, linear)");
@@ -253,7 +368,29 @@ public record ModelConfig(
                 linearFactor,
                 qwen || f.bool("attention_bias", false),
                 f.bool("tie_word_embeddings", false),
-                f.positive("max_position_embeddings", qwen ? 32768 : 2048));
+                f.positive("max_position_embeddings", qwen ? 32768 : 2048),
+                mropeSection);
+    }
+
+    /** Three positive counts (t, h, w) that add up to half the head width. */
+    private static List<Integer> mropeSection(Fields scaling, int headDim) {
+        JsonElement element = scaling.json.get("mrope_section");
+        if (!element.isJsonArray() || element.getAsJsonArray().size() != 3) {
+            throw scaling.wrong("mrope_section", "three frequency counts (temporal, height, width)");
+        }
+        int[] section = new int[3];
+        int sum = 0;
+        for (int i = 0; i < 3; i++) {
+            section[i] = scaling.integer(element.getAsJsonArray().get(i), "mrope_section", "three non-negative integers");
+            if (section[i] < 0) {
+                throw scaling.wrong("mrope_section", "three non-negative integers");
+            }
+            sum += section[i];
+        }
+        if (sum != headDim / 2) {
+            throw scaling.wrong("mrope_section", "counts that add up to half the head width (" + headDim / 2 + ")");
+        }
+        return List.of(section[0], section[1], section[2]);
     }
 
     /** Typed access to one JSON object with file-and-field error messages. */
@@ -405,6 +542,6 @@ public record ModelConfig(
         parts.add(vision.modelType() + " " + vision.layers() + " layers x " + vision.hiddenSize());
         parts.add(text.modelType() + " " + text.layers() + " layers x " + text.hiddenSize()
                 + " (" + text.heads() + " heads, " + text.keyValueHeads() + " key/value heads)");
-        return String.join(" -> ", parts) + ", " + imageTokens() + " image tokens";
+        return String.join(" -> ", parts) + ", " + (family.equals("llava") ? imageTokens() + " image tokens" : family + ", image tokens by image size");
     }
 }

@@ -26,6 +26,36 @@ public record Rope(NDArray cos, NDArray sin) {
      * @return the tables
      */
     public static Rope of(NDManager manager, ModelConfig.TextConfig config, long[] positions, DataType type) {
+        return of(manager, config, new long[][] {positions}, type);
+    }
+
+    /**
+     * Tables for positions given per axis: one row is ordinary RoPE; three rows (temporal,
+     * height, width) are Qwen2-VL's M-RoPE, where the first {@code mrope_section[0]} frequencies
+     * turn with the temporal position, the next {@code mrope_section[1]} with the height and the
+     * rest with the width, identically in both halves of the head.
+     *
+     * @param manager owner of the tables
+     * @param config decoder config (head width, theta, linear scaling, mrope section)
+     * @param rows position ids, one row per axis, all of the same length
+     * @param type compute type of the activations
+     * @return the tables
+     */
+    public static Rope of(NDManager manager, ModelConfig.TextConfig config, long[][] rows, DataType type) {
+        int[] section = config.mropeSection().stream().mapToInt(Integer::intValue).toArray();
+        if (rows.length != 1 && rows.length != section.length) {
+            throw new IllegalArgumentException(rows.length + " position rows for a decoder with mrope_section of " + section.length);
+        }
+        int[] axisOf = new int[config.headDim() / 2];
+        if (rows.length > 1) {
+            int i = 0;
+            for (int axis = 0; axis < section.length; axis++) {
+                for (int k = 0; k < section[axis]; k++) {
+                    axisOf[i++] = axis;
+                }
+            }
+        }
+        long[] positions = rows[0];
         int dim = config.headDim();
         int half = dim / 2;
         float[] inverseFrequency = new float[half];
@@ -36,8 +66,8 @@ public record Rope(NDArray cos, NDArray sin) {
         float[] cos = new float[positions.length * dim];
         float[] sin = new float[positions.length * dim];
         for (int t = 0; t < positions.length; t++) {
-            float position = (float) (positions[t] / config.ropeLinearFactor());
             for (int i = 0; i < half; i++) {
+                float position = (float) (rows[axisOf[i]][t] / config.ropeLinearFactor());
                 float angle = position * inverseFrequency[i];
                 float c = (float) Math.cos(angle);
                 float s = (float) Math.sin(angle);

@@ -293,6 +293,16 @@ public final class Weights implements AutoCloseable {
         if (name.startsWith("lm_head.")) {
             return "language_model." + name;
         }
+        // Qwen2-VL: the decoder at model.* (4.45) and the vision side at visual.* or model.visual.*
+        if (name.equals("model.image_newline")) {
+            return "image_newline";
+        }
+        if (name.startsWith("model.visual.")) {
+            return name.substring("model.".length());
+        }
+        if (name.startsWith("model.layers.") || name.startsWith("model.embed_tokens.") || name.startsWith("model.norm.")) {
+            return "language_model." + name;
+        }
         return name;
     }
 

@@ -12,6 +12,8 @@ import java.util.Set;
 import org.headlens.HeadlensException;
 import org.headlens.attribution.AttributionResult;
 import org.headlens.flow.FlowResult;
+import org.headlens.forward.Head;
+import org.headlens.forward.Heads;
 import org.headlens.flow.PatchEffects;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.StringColumn;
@@ -35,21 +37,42 @@ public final class Charts {
      */
     public static Chart attributionHeatmap(AttributionResult result) {
         Table heads = result.heads();
-        int layers = result.grid().layers();
-        int perLayer = result.grid().perLayer();
-        double[][] z = new double[layers][perLayer];
+        Heads grid = result.grid();
+        double[] values = new double[grid.count()];
         for (int i = 0; i < heads.rowCount(); i++) {
-            z[heads.intColumn("layer").get(i)][heads.intColumn("head").get(i)] = heads.doubleColumn("attribution").get(i);
+            values[grid.index(new Head(heads.intColumn("layer").get(i), heads.intColumn("head").get(i)))] = heads.doubleColumn("attribution").get(i);
         }
-        Object[] x = new Object[perLayer];
-        Object[] y = new Object[layers];
-        for (int h = 0; h < perLayer; h++) {
+        return headGrid("Head attribution (" + result.options().metric().label() + ", mean over " + result.used().size() + " samples)",
+                grid, values);
+    }
+
+    /**
+     * A layer x head heatmap of one value per head, e.g. one sample's fitted coefficients or the
+     * attention each head pays to the image.
+     *
+     * @param title what the values are
+     * @param grid the model's heads
+     * @param values one per head, in flat order ({@link Heads#index})
+     * @return the heatmap, layers down, heads across
+     */
+    public static Chart headGrid(String title, Heads grid, double[] values) {
+        if (values.length != grid.count()) {
+            throw new HeadlensException(title + ": " + values.length + " values for " + grid.count() + " heads ("
+                    + grid.layers() + " layers of " + grid.perLayer() + ")");
+        }
+        double[][] z = new double[grid.layers()][grid.perLayer()];
+        for (int i = 0; i < values.length; i++) {
+            Head head = grid.head(i);
+            z[head.layer()][head.head()] = values[i];
+        }
+        Object[] x = new Object[grid.perLayer()];
+        Object[] y = new Object[grid.layers()];
+        for (int h = 0; h < grid.perLayer(); h++) {
             x[h] = "H" + h;
         }
-        for (int l = 0; l < layers; l++) {
+        for (int l = 0; l < grid.layers(); l++) {
             y[l] = "L" + l;
         }
-        String title = "Head attribution (" + result.options().metric().label() + ", mean over " + result.used().size() + " samples)";
         return Chart.of(title, new Figure(layout(title, "head", "layer"), HeatmapTrace.builder(x, y, z).build()));
     }
 
@@ -60,7 +83,17 @@ public final class Charts {
      * @return one line per ranking over the fraction of heads
      */
     public static Chart evaluationCurves(AttributionResult result, boolean completeness) {
-        Table curves = result.curvesTable();
+        return evaluationCurves(result.curvesTable(), completeness);
+    }
+
+    /**
+     * @param curves one row per ranking and k, with columns {@code ranking}, {@code fraction} and
+     *     {@code faithfulness} or {@code completeness}, as {@link AttributionResult#curvesTable()}
+     *     gives them or a notebook measures them
+     * @param completeness false for the faithfulness curves, true for completeness
+     * @return one line per ranking over the fraction of heads
+     */
+    public static Chart evaluationCurves(Table curves, boolean completeness) {
         String measure = completeness ? "completeness" : "faithfulness";
         List<Trace> traces = new ArrayList<>();
         for (String ranking : distinct(curves.stringColumn("ranking"))) {

@@ -136,6 +136,8 @@ public final class Display {
         /** Entry points of the kernels: class, and how to get the running kernel from it. */
         private static final List<String[]> KNOWN = List.of(
                 new String[] {"rapaio", "org.rapaio.jupyter.kernel.MainApp", "field:kernel"},
+                // JJava after 1.0-a6 moved its entry point; the older one is still tried for older releases
+                new String[] {"JJava", "org.dflib.jjava.kernel.JavaNotebookStatics", "method:kernel"},
                 new String[] {"JJava", "org.dflib.jjava.JJava", "method:getKernelInstance"},
                 new String[] {"IJava", "io.github.spencerpark.ijava.IJava", "method:getKernelInstance"});
 

@@ -2,9 +2,12 @@ package org.headlens.attribution;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.headlens.HeadlensException;
+import org.headlens.forward.Heads;
 import org.junit.jupiter.api.Test;
 import tech.tablesaw.api.Table;
 
@@ -42,6 +45,19 @@ class CurvesAndSimilarityTest {
         int[] random = Ranking.random(10, new java.util.Random(1)).order().clone();
         java.util.Arrays.sort(random);
         assertArrayEquals(java.util.stream.IntStream.range(0, 10).toArray(), random);
+    }
+
+    @Test
+    void aRunsRankingsAreFoundByName() {
+        List<Ranking> rankings = List.of(Ranking.byScore(Ranking.ATTRIBUTION, new double[] {0, 2}),
+                Ranking.byScore(Ranking.SINGLE_HEAD, new double[] {2, 0}));
+        AttributionResult result = new AttributionResult(new Heads(1, 2), AttributionOptions.defaults(), List.of(),
+                rankings, List.of(), 0);
+        assertArrayEquals(new int[] {1, 0}, result.ranking(Ranking.ATTRIBUTION).order());
+        assertArrayEquals(new int[] {0, 1}, result.ranking(Ranking.SINGLE_HEAD).order());
+        HeadlensException e = assertThrows(HeadlensException.class,
+                () -> result.ranking(Ranking.ATTENTION));
+        assertEquals("no ranking named 'attention weight'; this run has [head attribution, single-head ablation]", e.getMessage());
     }
 
     @Test

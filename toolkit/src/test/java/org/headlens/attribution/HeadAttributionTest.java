@@ -15,6 +15,7 @@ import org.headlens.interventions.Baseline;
 import org.headlens.forward.Head;
 import org.headlens.forward.HeadMask;
 import org.headlens.interventions.Intervention;
+import org.headlens.data.Sample;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
 import org.headlens.interventions.InterventionEngine;
@@ -33,7 +34,7 @@ class HeadAttributionTest {
     @TempDir
     static Path dir;
     static Path modelDir;
-    static List<ShapesDataset.Entry> samples;
+    static List<Sample> samples;
 
     @BeforeAll
     static void writeModelAndData() {
@@ -45,10 +46,10 @@ class HeadAttributionTest {
     void singleHeadEffectsAndCurveEndsMatchDirectEngineRuns() {
         try (Lvlm model = Lvlm.load(modelDir)) {
             HeadAttribution attribution = HeadAttribution.of(model).options(OPTIONS).progress(null);
-            ShapesDataset.Entry sample = samples.get(0);
+            Sample sample = samples.get(0);
             SampleAttribution measured = attribution.measure(sample, Baseline.blank());
             assertEquals(8, measured.attribution().length);
-            int answer = (int) model.encodeWithoutSpecialTokens(sample.shape())[0];
+            int answer = (int) model.encodeWithoutSpecialTokens(sample.answer())[0];
             try (var scope = model.newScope();
                     InterventionEngine engine = InterventionEngine.prepare(model, Prompt.of(model, TinyModel.OBJECT_PROMPT),
                             model.imageProcessor().pixelValues(scope, sample.image()), Baseline.blank())) {

@@ -83,10 +83,10 @@ class SyntheticShapesTest {
     void datasetRoundTripsThroughPngAndCsv(@TempDir Path dir) throws Exception {
         List<ShapeSample> samples = new SyntheticShapes(64, 3).samples("eval", 5);
         ShapesDataset.write(dir, samples);
-        List<ShapesDataset.Entry> entries = ShapesDataset.read(dir);
+        List<Sample> entries = ShapesDataset.read(dir);
         assertEquals(5, entries.size());
         for (int i = 0; i < 5; i++) {
-            assertEquals(samples.get(i).shape(), entries.get(i).shape());
+            assertEquals(samples.get(i).shape(), entries.get(i).answer());
             assertArrayEquals(pixels(samples.get(i)), pixels(new ShapeSample("", org.headlens.model.Images.read(entries.get(i).image()),
                     null, "", "", "", "", null)));
             assertTrue(java.util.Arrays.deepEquals(samples.get(i).mask(), entries.get(i).readMask()));
@@ -109,17 +109,17 @@ class SyntheticShapesTest {
         ShapesDataset.write(dir, List.of(new ShapeSample("#1", first.image(), first.mask(), first.shape(), first.style(), colour,
                 first.background(), first.box()), samples.get(1)));
         Path labels = dir.resolve("labels.csv");
-        List<ShapesDataset.Entry> entries = ShapesDataset.read(dir);
+        List<Sample> entries = ShapesDataset.read(dir);
         assertEquals(2, entries.size());
         assertEquals("#1", entries.get(0).id());
-        assertEquals(colour, entries.get(0).colour());
-        assertEquals(first.background(), entries.get(0).background());
+        assertEquals(colour, entries.get(0).label("colour"));
+        assertEquals(first.background(), entries.get(0).label("background"));
 
         String written = Files.readString(labels);
         Files.write(labels, ("\uFEFF" + written.replace("\n", "\r\n")).getBytes(StandardCharsets.UTF_8));
         entries = ShapesDataset.read(dir);
-        assertEquals(List.of("#1", samples.get(1).id()), entries.stream().map(ShapesDataset.Entry::id).toList());
-        assertEquals(colour, entries.get(0).colour(), "a CRLF inside quotes reads as a line break");
+        assertEquals(List.of("#1", samples.get(1).id()), entries.stream().map(Sample::id).toList());
+        assertEquals(colour, entries.get(0).label("colour"), "a CRLF inside quotes reads as a line break");
         assertEquals(dir.resolve("images/#1.png").normalize(), entries.get(0).image());
 
         String header = "id,image,mask,shape,style,colour,background,x,y,width,height\n";
@@ -163,9 +163,9 @@ class SyntheticShapesTest {
     @Test
     void aMaskOfAnotherSizeThanItsImageIsRefused(@TempDir Path dir) throws Exception {
         ShapesDataset.write(dir, new SyntheticShapes(64, 3).samples("eval", 1));
-        ShapesDataset.Entry entry = ShapesDataset.read(dir).get(0);
-        ImageIO.write(new BufferedImage(32, 48, BufferedImage.TYPE_BYTE_BINARY), "png", entry.mask().toFile());
+        Sample entry = ShapesDataset.read(dir).get(0);
+        ImageIO.write(new BufferedImage(32, 48, BufferedImage.TYPE_BYTE_BINARY), "png", ((org.headlens.data.ObjectMask.MaskFile) entry.mask()).file().toFile());
         HeadlensException e = assertThrows(HeadlensException.class, entry::readMask);
-        assertTrue(e.getMessage().startsWith(entry.mask() + ": mask is 32x48 but its image " + entry.image() + " is 64x64"), e.getMessage());
+        assertTrue(e.getMessage().startsWith(((org.headlens.data.ObjectMask.MaskFile) entry.mask()).file() + ": mask is 32x48 but its image " + entry.image() + " is 64x64"), e.getMessage());
     }
 }

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import java.nio.file.Path;
 import java.util.List;
 import org.headlens.HeadlensException;
+import org.headlens.data.Sample;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
 import org.headlens.model.Lvlm;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 class AccuracyTest {
     private static final Path DATA = Path.of("..", "datasets", "tiny-shapes", "eval");
 
-    private static List<ShapesDataset.Entry> samples() {
+    private static List<Sample> samples() {
         return ShapesDataset.read(DATA).subList(0, 8);
     }
 
@@ -45,7 +46,7 @@ class AccuracyTest {
             tensors.put("language_model.model.norm.weight", tensors.get("language_model.model.norm.weight").zerosLike().add(60000f));
             tensors.put("language_model.lm_head.weight", tensors.get("language_model.lm_head.weight").mul(1000f));
         });
-        List<ShapesDataset.Entry> samples = samples();
+        List<Sample> samples = samples();
         try (Lvlm model = Lvlm.load(large, Lvlm.LoadOptions.defaults().withComputeType(DataType.FLOAT16))) {
             HeadlensException e = assertThrows(HeadlensException.class, () -> Accuracy.measure(model, samples, TinyModel.OBJECT_PROMPT));
             assertTrue(e.getMessage().startsWith("sample " + samples.get(0).id() + ": the final logits hold "), e.getMessage());

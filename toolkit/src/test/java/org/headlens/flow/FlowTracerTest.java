@@ -17,6 +17,7 @@ import org.headlens.forward.HeadMask;
 import org.headlens.interventions.Intervention;
 import org.headlens.interventions.Knockout;
 import org.headlens.forward.TokenGroup;
+import org.headlens.data.Sample;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
 import org.headlens.interventions.InterventionEngine;
@@ -35,7 +36,7 @@ class FlowTracerTest {
     @TempDir
     static Path dir;
     static Path modelDir;
-    static List<ShapesDataset.Entry> samples;
+    static List<Sample> samples;
 
     @BeforeAll
     static void writeModelAndData() {
@@ -49,10 +50,10 @@ class FlowTracerTest {
             FlowTracer tracer = FlowTracer.of(model).options(OPTIONS).progress(null);
             assertEquals(List.of(0, 1, 2, 3), java.util.Arrays.stream(tracer.windowStarts()).boxed().toList(),
                     "a quarter of 4 layers is a window of 1 layer");
-            ShapesDataset.Entry sample = samples.get(0);
+            Sample sample = samples.get(0);
             SampleFlow traced = tracer.trace(sample);
             assertEquals(FlowPair.defaults().size() * 4, traced.points().size());
-            int answer = (int) model.encodeWithoutSpecialTokens(sample.shape())[0];
+            int answer = (int) model.encodeWithoutSpecialTokens(sample.answer())[0];
             Prompt prompt = Prompt.of(model, TinyModel.OBJECT_PROMPT).withObjectMask(sample.readMask(), 8, 0.5);
             try (var scope = model.newScope();
                     InterventionEngine engine = InterventionEngine.prepare(model, prompt,
@@ -96,13 +97,13 @@ class FlowTracerTest {
         }
         FlowOptions imageToFinal = OPTIONS.withPairs(List.of(FlowPair.parse("image->final"))).withWindowSize(2);
         try (Lvlm model = Lvlm.load(modelDir)) {
-            ShapesDataset.Entry sample = samples.get(1);
+            Sample sample = samples.get(1);
             FlowTracer tracer = FlowTracer.of(model).progress(null);
             SampleFlow allHeads = tracer.options(imageToFinal).trace(sample);
             SampleFlow listed = tracer.options(imageToFinal.withHeads(everyHead)).trace(sample);
             SampleFlow one = tracer.options(imageToFinal.withHeads(List.of(new Head(1, 2)))).trace(sample);
             assertEquals(allHeads.points(), listed.points(), "listing every head is the same as no restriction");
-            int answer = (int) model.encodeWithoutSpecialTokens(sample.shape())[0];
+            int answer = (int) model.encodeWithoutSpecialTokens(sample.answer())[0];
             Prompt prompt = Prompt.of(model, TinyModel.OBJECT_PROMPT);
             try (var scope = model.newScope();
                     InterventionEngine engine = InterventionEngine.prepare(model, prompt,

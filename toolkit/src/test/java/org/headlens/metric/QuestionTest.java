@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.headlens.HeadlensException;
 import org.headlens.forward.Head;
+import org.headlens.data.Sample;
 import org.headlens.data.ShapesDataset;
 import org.headlens.data.TinyModel;
 import org.headlens.forward.Prompt;
@@ -24,7 +25,7 @@ class QuestionTest {
     @Test
     void topAnswersAreSortedProbabilitiesAndAblationMovesTheLogit() {
         try (Lvlm model = Lvlm.load(MODEL)) {
-            ShapesDataset.Entry sample = ShapesDataset.read(DATA).get(0);
+            Sample sample = ShapesDataset.read(DATA).get(0);
             Question question = Question.ask(model, TinyModel.OBJECT_PROMPT, sample.image());
             Table top = question.top(3);
             assertEquals(3, top.rowCount());
@@ -35,7 +36,7 @@ class QuestionTest {
                 everyHeadOfLayer0 = everyHeadOfLayer0.ablating(new Head(0, h));
             }
             assertEquals(8, everyHeadOfLayer0.ablated().size());
-            assertNotEquals(question.logit(sample.shape()), everyHeadOfLayer0.logit(sample.shape()), 1e-3);
+            assertNotEquals(question.logit(sample.answer()), everyHeadOfLayer0.logit(sample.answer()), 1e-3);
         }
     }
 

@@ -51,6 +51,22 @@ class DisplayTest {
     }
 
     @Test
+    void theCurrentJJavaIsFoundThroughItsMovedEntryPoint() {
+        org.dflib.jjava.kernel.JavaNotebookStatics.running = new org.dflib.jjava.kernel.JavaNotebookStatics.Kernel();
+        try {
+            Display display = Display.detect();
+            assertEquals("JJava", display.kernelName());
+            display.display(heatmap());
+            assertEquals(1, org.dflib.jjava.kernel.JavaNotebookStatics.running.shown.size());
+            Map<String, Object> chart = org.dflib.jjava.kernel.JavaNotebookStatics.running.shown.get(0).data;
+            assertTrue(chart.containsKey("application/vnd.plotly.v1+json"), chart.keySet().toString());
+            assertTrue(chart.get("text/html").toString().contains("Plotly.newPlot"), "the chart is drawn by Plotly");
+        } finally {
+            org.dflib.jjava.kernel.JavaNotebookStatics.running = null;
+        }
+    }
+
+    @Test
     void withoutAKernelTextIsPrintedAndSmallImagesAreEnlarged() {
         Display display = Display.detect();
         assertEquals("none", display.kernelName());
