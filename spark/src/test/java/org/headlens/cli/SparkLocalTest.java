@@ -117,11 +117,56 @@ class SparkLocalTest {
     }
 
     @Test
+    void localSparkReadsACsvManifestWithBadRowsSkippedLikeOneMachine(@TempDir Path single, @TempDir Path spark, @TempDir Path work)
+            throws Exception {
+        // relative image and mask paths, a label column, and a row whose image is missing (skipped, so later samples shift);
+        // the mean-image baseline makes every measurement depend on exactly which samples were read
+        Path pictures = Files.createDirectories(work.resolve("pictures"));
+        StringBuilder csv = new StringBuilder("image,answer,style,mask\n");
+        List<org.headlens.data.Sample> samples = org.headlens.data.Datasets.read(DATA).samples().subList(0, 3);
+        for (org.headlens.data.Sample sample : samples) {
+            String name = sample.image().getFileName().toString();
+            Files.copy(sample.image(), pictures.resolve(name));
+            Files.copy(((org.headlens.data.ObjectMask.MaskFile) sample.mask()).file(), pictures.resolve("mask-" + name));
+            csv.append("pictures/").append(name).append(',').append(sample.answer()).append(',').append(sample.label("style"))
+                    .append(",pictures/mask-").append(name).append('\n');
+            if (csv.toString().lines().count() == 2) {
+                csv.append("pictures/gone.png,circle,plain,\n");
+            }
+        }
+        Path manifest = work.resolve("manifest.csv");
+        Files.writeString(manifest, csv);
+        List<String> args = List.of("attribute", "--model", MODEL.toString(), "--data", manifest.toString(), "--skip-bad",
+                "--baseline", "mean-image", "--masks", "24", "--regression", "ridge", "--lambda", "0.1", "--held-out", "6", "--curve-points", "3", "--seed", "7", "--keep-incorrect");
+        List<String> one = new ArrayList<>(args);
+        one.addAll(List.of("--out", single.toString()));
+        List<String> distributed = new ArrayList<>(args);
+        distributed.addAll(List.of("--out", spark.toString(), "--spark", "local[2]"));
+        Run first = run(one.toArray(String[]::new));
+        assertEquals(0, first.status(), first.err());
+        assertTrue(first.out().contains("samples=3 ") && first.out().contains("skipped_bad=1"), first.out());
+        Run second = run(distributed.toArray(String[]::new));
+        assertEquals(0, second.status(), second.err());
+        assertSameTables(single, spark, TABLES);
+        assertEquals(summary(first.out()), summary(second.out()));
+        assertTrue(summary(first.out()).startsWith("attribute: samples=3"), first.out());
+        JsonObject written = JsonParser.parseString(Files.readString(spark.resolve("manifest.json"))).getAsJsonObject();
+        assertEquals("local[2]", written.getAsJsonObject("spark").get("master").getAsString());
+    }
+
+    @Test
     void localSparkTracesLikeOneMachine(@TempDir Path single, @TempDir Path spark, @TempDir Path work) throws Exception {
         // heads taken from an attribution's heads.csv are read by the driver; workers get them by name
         Path heads = work.resolve("heads.csv");
         Files.writeString(heads, "layer,head,attribution\n1,0,0.5\n3,2,0.9\n0,1,0.1\n");
-        List<String> args = List.of("trace", "--model", MODEL.toString(), "--data", DATA.toString(), "--samples", "2", "--window", "2",
+        // class folders (no masks: the object pairs are skipped) with an unreadable image skipped by --skip-bad
+        Path folders = work.resolve("classes");
+        for (org.headlens.data.Sample sample : org.headlens.data.Datasets.read(DATA).samples().subList(0, 2)) {
+            Path folder = Files.createDirectories(folders.resolve(sample.answer()));
+            Files.copy(sample.image(), folder.resolve(sample.image().getFileName()));
+            Files.writeString(folder.resolve("broken.png"), "not a picture");
+        }
+        List<String> args = List.of("trace", "--model", MODEL.toString(), "--data", folders.toString(), "--skip-bad", "--window", "2",
                 "--top-heads", heads.toString(), "--top-k", "2", "--keep-incorrect");
         List<String> one = new ArrayList<>(args);
         one.addAll(List.of("--out", single.toString()));
@@ -134,7 +179,8 @@ class SparkLocalTest {
         assertSameTables(single, spark, new String[] {"samples", "knockouts", "curves", "summary"});
         assertTrue(summary(first.out()).startsWith("trace: samples=2"), first.out());
         assertEquals(summary(first.out()), summary(second.out()));
-        assertEquals(List.of("eval-0000.json", "eval-0001.json"), names(spark.resolve("flow")));
+        assertTrue(first.out().contains("samples have no object mask"), first.out());
+        assertEquals(2, names(spark.resolve("flow")).size(), names(spark.resolve("flow")).toString());
         JsonObject manifest = JsonParser.parseString(Files.readString(spark.resolve("manifest.json"))).getAsJsonObject();
         assertEquals("local[2]", manifest.getAsJsonObject("spark").get("master").getAsString());
         assertTrue(manifest.getAsJsonObject("flow_options").toString().contains("\"layer\":3"), manifest.toString());
