@@ -59,6 +59,7 @@ class StandaloneClusterIT {
             }
             Files.createSymbolicLink(home.resolve(source.getFileName()), source);
         }
+        long begun = System.nanoTime();
         String classpath = home + "/*";
         int port = freePort();
         String master = "spark://127.0.0.1:" + port;
@@ -66,17 +67,34 @@ class StandaloneClusterIT {
         start(work, home.getParent(), classpath, masterLog, "org.apache.spark.deploy.master.Master",
                 "--host", "127.0.0.1", "--port", Integer.toString(port), "--webui-port", Integer.toString(freePort()));
         await(masterLog, "I have been elected leader");
+        // both workers start at once: the test waits for them together
         for (int i = 1; i <= 2; i++) {
-            Path log = work.resolve("worker" + i + ".log");
-            start(work, home.getParent(), classpath, log, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1",
-                    "--memory", "1536m", "--webui-port", Integer.toString(freePort()), "--work-dir",
+            start(work, home.getParent(), classpath, work.resolve("worker" + i + ".log"), "org.apache.spark.deploy.worker.Worker", "--host",
+                    "127.0.0.1", "--cores", "1", "--memory", "1536m", "--webui-port", Integer.toString(freePort()), "--work-dir",
                     Files.createDirectories(work.resolve("worker" + i)).toString(), master);
-            await(log, "Successfully registered with master");
         }
-        String[] options = {"--model", SparkLocalTest.MODEL.toString(), "--data", SparkLocalTest.DATA.toString(), "--samples", "2",
-            "--masks", "50", "--held-out", "8", "--curve-points", "3", "--seed", "5", "--keep-incorrect"};
-        SparkLocalTest.Run one = SparkLocalTest.run(concat(new String[] {"attribute", "--out", single.toString()}, options));
+        // a CSV manifest with relative image and mask paths, given to the driver relative to its working folder: executors, whose
+        // working folders are elsewhere, must read the same samples
+        Path pictures = Files.createDirectories(work.resolve("pictures"));
+        StringBuilder csv = new StringBuilder("image,answer,style,mask\n");
+        for (org.headlens.data.Sample sample : org.headlens.data.Datasets.read(SparkLocalTest.DATA).samples().subList(0, 2)) {
+            String name = sample.image().getFileName().toString();
+            Files.copy(sample.image(), pictures.resolve(name));
+            Files.copy(((org.headlens.data.ObjectMask.MaskFile) sample.mask()).file(), pictures.resolve("mask-" + name));
+            csv.append("pictures/").append(name).append(',').append(sample.answer()).append(',').append(sample.label("style"))
+                    .append(",pictures/mask-").append(name).append('\n');
+        }
+        Files.writeString(work.resolve("manifest.csv"), csv);
+        // few masks (ridge needs no more than the heads): the cluster, not the arithmetic, is under test
+        String[] options = {"--model", SparkLocalTest.MODEL.toString(), "--masks", "16", "--regression", "ridge", "--held-out", "4",
+            "--curve-points", "2", "--seed", "5", "--keep-incorrect"};
+        SparkLocalTest.Run one = SparkLocalTest.run(concat(new String[] {"attribute", "--out", single.toString(), "--data",
+            work.resolve("manifest.csv").toString()}, options));
         assertEquals(0, one.status(), one.err());
+        for (int i = 1; i <= 2; i++) {
+            await(work.resolve("worker" + i + ".log"), "Successfully registered with master");
+        }
+        long clusterUp = System.nanoTime();
         // submitted as a user would: spark-submit's own class, the shaded jar, the driver in its own process
         Path driverLog = work.resolve("driver.log");
         Process driver = start(work, home.getParent(), classpath, driverLog, "org.apache.spark.deploy.SparkSubmit", concat(new String[] {
@@ -84,8 +102,10 @@ class StandaloneClusterIT {
             "--driver-memory", "1g", "--executor-memory", "1g", "--executor-cores", "1", "--total-executor-cores", "2",
             "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1", "--conf", "spark.ui.enabled=false",
             "--conf", "spark.executor.extraJavaOptions=-Dai.djl.offline=true", "--conf", "spark.driver.extraJavaOptions=-Dai.djl.offline=true",
-            jar.toString(), "attribute", "--out", cluster.toString()}, options));
+            jar.toString(), "attribute", "--out", cluster.toString(), "--data", "manifest.csv"}, options));
         assertTrue(driver.waitFor(300, TimeUnit.SECONDS), "the submitted run ends");
+        System.out.printf("StandaloneClusterIT: cluster up and one-machine run %.1f s, submitted run %.1f s%n", (clusterUp - begun) / 1e9,
+                (System.nanoTime() - clusterUp) / 1e9);
         String submitted = Files.readString(driverLog);
         assertEquals(0, driver.exitValue(), submitted + "\nmaster log:\n" + Files.readString(masterLog));
         SparkLocalTest.assertSameTables(single, cluster, SparkLocalTest.TABLES);
@@ -94,12 +114,14 @@ class StandaloneClusterIT {
 
         JsonObject spark = JsonParser.parseString(Files.readString(cluster.resolve("manifest.json"))).getAsJsonObject().getAsJsonObject("spark");
         assertEquals(master, spark.get("master").getAsString());
-        // the driver and one executor per worker, all on loopback
+        assertEquals(System.getProperty("headlens.spark.version"), spark.get("version").getAsString());
+        // one executor per worker (the driver, which runs no tasks here, is not counted), all on loopback
         List<String> executors = new ArrayList<>();
         for (JsonElement executor : spark.getAsJsonArray("executors")) {
             executors.add(executor.getAsString());
         }
-        assertEquals(3, executors.size(), executors.toString());
+        assertEquals(2, executors.size(), executors.toString());
+        assertEquals(2, spark.get("executor_count").getAsInt(), spark.toString());
         assertTrue(executors.stream().allMatch(e -> e.startsWith("127.0.0.1:")), executors.toString());
         // each executor ran its samples' tasks in its own JVM, which loaded the model once
         try (var logs = Files.walk(work)) {
