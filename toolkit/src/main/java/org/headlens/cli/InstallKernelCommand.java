@@ -3,6 +3,7 @@ package org.headlens.cli;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +25,7 @@ import org.headlens.HeadlensException;
  */
 final class InstallKernelCommand implements Main.Command {
     static final String KERNEL_JAR = "rapaio-jupyter-kernel-3.0.1.jar";
+    static final String LAUNCHER_JAR = "headlens-rapaio-launcher.jar";
     private static final int MINIMUM_JAVA = 21;
 
     @Override
@@ -65,10 +67,13 @@ final class InstallKernelCommand implements Main.Command {
         try {
             Files.createDirectories(folder);
             Files.copy(jar, folder.resolve(KERNEL_JAR), StandardCopyOption.REPLACE_EXISTING);
+            // rapaio's own MainApp loses about one start in three to races (RapaioLauncher says which)
+            writeLauncherJar(folder.resolve(LAUNCHER_JAR));
             JsonArray argv = new JsonArray();
             argv.add(java.toString());
-            argv.add("-jar");
-            argv.add(folder.resolve(KERNEL_JAR).toAbsolutePath().toString());
+            argv.add("-cp");
+            argv.add(folder.resolve(KERNEL_JAR).toAbsolutePath() + File.pathSeparator + folder.resolve(LAUNCHER_JAR).toAbsolutePath());
+            argv.add(RapaioLauncher.class.getName());
             argv.add("{connection_file}");
             JsonObject env = new JsonObject();
             env.addProperty("RJK_CLASSPATH", "");
@@ -88,6 +93,28 @@ final class InstallKernelCommand implements Main.Command {
         }
         out.printf("install-kernel: kernel=%s java=%s folder=%s%n", name, java, folder.toAbsolutePath());
         return 0;
+    }
+
+    /**
+     * A jar with {@link RapaioLauncher} alone: the kernel's class path must not hold the rest of
+     * the toolkit, or it would shadow the notebook class path's relocated copy.
+     */
+    static void writeLauncherJar(Path target) throws IOException {
+        java.util.jar.Manifest manifest = new java.util.jar.Manifest();
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        try (java.util.jar.JarOutputStream jar = new java.util.jar.JarOutputStream(Files.newOutputStream(target), manifest)) {
+            for (Class<?> type : List.of(RapaioLauncher.class, RapaioLauncher.HandlersAfterConnect.class)) {
+                String entry = type.getName().replace('.', '/') + ".class";
+                try (java.io.InputStream in = InstallKernelCommand.class.getClassLoader().getResourceAsStream(entry)) {
+                    if (in == null) {
+                        throw new IOException(entry + " is missing from the toolkit's classes");
+                    }
+                    jar.putNextEntry(new java.util.jar.JarEntry(entry));
+                    in.transferTo(jar);
+                    jar.closeEntry();
+                }
+            }
+        }
     }
 
     /** Jupyter's per-user data folder, as jupyter_core computes it on Linux and macOS. */
