@@ -30,18 +30,28 @@ final class InstallKernelCommand implements Main.Command {
 
     @Override
     public String summary() {
-        return "install a Jupyter kernel named java (rapaio, on Java 21+)";
+        return "install a Jupyter kernel: java (rapaio, on Java 21+), or --kernel kotlin";
     }
 
     @Override
     public java.util.List<Options.Option> options() {
-        return java.util.List.of(Options.Option.path("java", "PATH", "the java (21 or newer) to run the kernel (default the newest found)"),
+        return java.util.List.of(Options.Option.choice("kernel", "java: rapaio's Java kernel; kotlin: JetBrains' Kotlin kernel (KotlinKernel)",
+                        "java", "kotlin").byDefault("java"),
+                Options.Option.path("java", "PATH", "the java to run the kernel (default: for java the newest 21+ found, for kotlin this one)"),
                 Options.Option.text("name", "NAME", "kernel name").matching("[A-Za-z0-9._-]+", "letters, digits, '.', '_' and '-'").byDefault("java"),
                 Options.Option.path("kernels", "DIR", "Jupyter's kernels folder (default the user's)"));
     }
 
     @Override
     public int run(Options options, PrintStream out) {
+        if (options.string("kernel", "java").equals("kotlin")) {
+            String name = options.given("name") ? options.string("name", "kotlin") : "kotlin";
+            Path folder = options.path("kernels", defaultKernelsFolder().toString()).resolve(name);
+            Path java = KotlinKernel.install(Path.of(System.getProperty("headlens.home", ".")),
+                    options.given("java") ? options.path("java", null) : null, folder);
+            out.printf("install-kernel: kernel=%s (Kotlin %s) java=%s folder=%s%n", name, KotlinKernel.VERSION, java, folder.toAbsolutePath());
+            return 0;
+        }
         Path jar = Path.of(System.getProperty("headlens.home", ".")).resolve("toolkit/target/kernel").resolve(KERNEL_JAR);
         if (!Files.isRegularFile(jar)) {
             throw new HeadlensException(jar + ": not found; build the toolkit first (mvn -q -DskipTests package), which fetches it");
