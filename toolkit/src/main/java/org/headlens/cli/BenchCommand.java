@@ -77,9 +77,13 @@ final class BenchCommand implements Main.Command {
                 Options.Option.integer("slice-layers", "decoder layers of the slice", 1, 80).byDefault(2),
                 Options.Option.integer("text-tokens", "text tokens after the image in a synthetic prompt", 1, 4096).byDefault(24),
                 Options.Option.integer("masks", "masks per fast-path timing", 1, 1_000_000).byDefault(256),
+                Options.Option.integer("full-masks", "masks per full-recompute and one-mask-per-pass timing", 1, 10_000).byDefault(16),
+                Options.Option.flag("profile", "time the fast path's operations (PyTorch profiler) and print where its time goes"),
                 Options.Option.integer("memory-masks", "masks of the memory run", 1, 100_000_000).byDefault(10_000),
                 Options.Option.integer("attribution-samples", "samples of the attribution memory run", 1, 100_000).byDefault(16));
     }
+
+    private int fullMasks = 16;
 
     private record Workload(String name, Lvlm model, Prompt prompt, NDArray pixels) {
     }
@@ -91,6 +95,7 @@ final class BenchCommand implements Main.Command {
     @Override
     public int run(Options options, PrintStream out) throws IOException {
         int fastMasks = options.integer("masks", 256);
+        fullMasks = options.integer("full-masks", 16);
         int textTokens = options.integer("text-tokens", 24);
         List<String[]> table = new ArrayList<>();
         Summary summary;
@@ -102,7 +107,7 @@ final class BenchCommand implements Main.Command {
                 try (Lvlm model = Lvlm.load(folder)) {
                     double load = (System.nanoTime() - start) / 1e9;
                     out.printf(Locale.ROOT, "load: %s in %.1f s, peak resident %.2f GB%n", folder, load, peakResidentKilobytes() / 1048576.0);
-                    summary = measure(folderWorkload(model, folder, textTokens, manager), fastMasks, peak, table, out);
+                    summary = measure(folderWorkload(model, folder, textTokens, manager), fastMasks, peak, table, out, options.flag("profile"));
                 }
                 printTable(table, out);
             } else if (options.given("slice")) {
@@ -117,13 +122,13 @@ final class BenchCommand implements Main.Command {
                             layers, name, RELEASED_LAYERS.get(name), (System.nanoTime() - start) / 1e9, residentKilobytes() / 1048576.0);
                     Workload w = new Workload(name + " slice (" + layers + " layers, 576 image + " + textTokens + " text tokens)",
                             model, Prompt.ofIds(model, syntheticIds(config, textTokens)), manager.randomNormal(new Shape(1, 3, 336, 336)));
-                    summary = measure(w, fastMasks, peak, table, out);
+                    summary = measure(w, fastMasks, peak, table, out, options.flag("profile"));
                 }
                 printTable(table, out);
             } else {
                 Path small = defaultModel();
                 try (Lvlm model = Lvlm.load(small)) {
-                    measure(smallWorkload(model, small, manager), fastMasks, peak, table, out);
+                    measure(smallWorkload(model, small, manager), fastMasks, peak, table, out, false);
                 }
                 ModelConfig config = ModelConfig.parse(Path.of("(in-process)"), JsonParser.parseString(LLAVA15_SHAPED).getAsJsonObject());
                 try (Lvlm model = Lvlm.random(config, 7)) {
@@ -136,7 +141,7 @@ final class BenchCommand implements Main.Command {
                     NDArray pixels = manager.randomNormal(new Shape(1, 3, 336, 336));
                     Workload b = new Workload("llava-1.5-shaped (576 image + 24 text tokens, hidden 512, 8x8 heads)",
                             model, Prompt.ofIds(model, ids), pixels);
-                    summary = measure(b, fastMasks, peak, table, out);
+                    summary = measure(b, fastMasks, peak, table, out, options.flag("profile"));
                     printTable(table, out);
                     memory(b, options.integer("memory-masks", 10_000), out);
                 }
@@ -283,7 +288,7 @@ final class BenchCommand implements Main.Command {
     }
 
     /** Times every method on a workload; adds its rows to the table. */
-    private static Summary measure(Workload w, int fastMasks, double peak, List<String[]> table, PrintStream out) {
+    private Summary measure(Workload w, int fastMasks, double peak, List<String[]> table, PrintStream out, boolean profile) {
         ModelConfig.TextConfig text = w.model().config().text();
         Random random = new Random(1);
         List<Intervention> masks = new ArrayList<>();
@@ -291,14 +296,14 @@ final class BenchCommand implements Main.Command {
             masks.add(Intervention.ablate(HeadMask.random(text.layers(), text.heads(), 0.5, random)));
         }
         List<Intervention> mix = attributionMix(text.layers(), text.heads(), fastMasks, new Random(2));
-        int fewMasks = Math.max(4, Math.min(fastMasks, 16));
+        int fewMasks = Math.min(fastMasks, fullMasks);
         double floor = floorFlops(text, w.prompt().layout().imageEnd(), w.prompt().layout().length());
         out.printf(Locale.ROOT, "measuring %s: floor %.2f GFLOP per mask on the fast path%n", w.name(), floor / 1e9);
         double fullRate;
         double fastRate;
         double mixRate;
         try (InterventionEngine engine = InterventionEngine.prepare(w.model(), w.prompt(), w.pixels(), Baseline.blank())) {
-            engine.finalLogitsFullRecompute(masks.subList(0, 2), 1); // warm-up
+            engine.finalLogitsFullRecompute(masks.subList(0, 1), 1); // warm-up
             engine.finalLogits(masks.subList(0, 2));
             engine.finalLogits(mix.subList(0, 2));
             int batch = engine.batchSize();
@@ -313,9 +318,59 @@ final class BenchCommand implements Main.Command {
             engine.shortcuts(true);
             fastRate = row(table, w, "fast path (" + batch + "/batch)", fastMasks, floor, peak, () -> engine.finalLogits(masks));
             mixRate = row(table, w, "  same, attribution mix", fastMasks, floor, peak, () -> engine.finalLogits(mix));
+            if (profile) {
+                profile(() -> engine.finalLogits(mix), out);
+            }
         }
         out.printf(Locale.ROOT, "measured %s%n", w.name());
         return new Summary(mixRate / fullRate, mixRate, mixRate * floor / 1e9 / peak);
+    }
+
+    /**
+     * Runs {@code work} under PyTorch's profiler and prints the operations that took the most
+     * time (inclusive: a linear layer's time contains its matrix product's).
+     */
+    private static void profile(Runnable work, PrintStream out) {
+        Path trace;
+        try {
+            trace = Files.createTempFile("headlens-profile", ".json");
+        } catch (IOException e) {
+            throw new org.headlens.HeadlensException("cannot create a temporary file for the profile (" + e.getMessage() + ")", e);
+        }
+        try {
+            long start = System.nanoTime();
+            ai.djl.pytorch.jni.JniUtils.startProfile(false, true, false);
+            work.run();
+            ai.djl.pytorch.jni.JniUtils.stopProfile(trace.toString());
+            double wall = (System.nanoTime() - start) / 1e3;
+            com.google.gson.JsonElement root = JsonParser.parseString(Files.readString(trace));
+            com.google.gson.JsonArray events = root.isJsonArray() ? root.getAsJsonArray() : root.getAsJsonObject().getAsJsonArray("traceEvents");
+            Map<String, double[]> byName = new java.util.HashMap<>();
+            for (com.google.gson.JsonElement element : events) {
+                com.google.gson.JsonObject event = element.getAsJsonObject();
+                if (event.has("dur") && event.has("name")) {
+                    String key = event.get("name").getAsString();
+                    if (event.has("args") && event.getAsJsonObject("args").has("Input Dims")) {
+                        key += " " + event.getAsJsonObject("args").get("Input Dims").toString().replace("\"", "");
+                    }
+                    double[] sum = byName.computeIfAbsent(key, k -> new double[2]);
+                    sum[0] += event.get("dur").getAsDouble();
+                    sum[1]++;
+                }
+            }
+            out.printf(Locale.ROOT, "profile: %.2f s of wall time; operations by inclusive time (microseconds, calls, input shapes)%n", wall / 1e6);
+            byName.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0])).limit(25)
+                    .forEach(e -> out.printf(Locale.ROOT, "profile: %5.1f%%  %12.0f us  %7.0f calls  %s%n", 100 * e.getValue()[0] / wall,
+                            e.getValue()[0], e.getValue()[1], e.getKey().length() > 140 ? e.getKey().substring(0, 140) : e.getKey()));
+        } catch (IOException | RuntimeException e) {
+            out.println("profile: not available (" + e.getMessage() + ")");
+        } finally {
+            try {
+                Files.deleteIfExists(trace);
+            } catch (IOException e) {
+                // a temporary file left behind
+            }
+        }
     }
 
     /** Times one method and adds its row: masks, seconds, seconds per mask, GFLOP/s of the floor and its share of the peak. */

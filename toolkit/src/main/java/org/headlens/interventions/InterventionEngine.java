@@ -171,7 +171,15 @@ public final class InterventionEngine implements AutoCloseable {
         // per row and layer: score blocks (real, baseline, selected, softmax) and MLP activations
         long perRow = 4L * (6L * text.heads() * queries * keys + 4L * queries * text.intermediateSize()
                 + 12L * queries * text.hiddenSize());
-        return (int) Math.max(1, Math.min(512, batchBytes / Math.max(1, perRow)));
+        long rows = batchBytes / Math.max(1, perRow);
+        if (batchBytes == DEFAULT_BATCH_BYTES) {
+            // wide models: every batch streams each weight matrix from memory once, which only
+            // pays off with enough rows (at 7B widths 64 MB is 3 masks, 72 rows per product);
+            // at least 256 rows while a batch stays under 1 GB
+            long forReuse = Math.min((256 + queries - 1) / queries, (1L << 30) / Math.max(1, perRow));
+            rows = Math.max(rows, forReuse);
+        }
+        return (int) Math.max(1, Math.min(512, rows));
     }
 
     /**
