@@ -302,7 +302,11 @@ final class BenchCommand implements Main.Command {
         double fullRate;
         double fastRate;
         double mixRate;
+        long prepared = System.nanoTime();
         try (InterventionEngine engine = InterventionEngine.prepare(w.model(), w.prompt(), w.pixels(), Baseline.blank())) {
+            engine.clean();
+            out.printf(Locale.ROOT, "prefix: %.2f s per image (vision, prefix keys/values of the image and the blank baseline, clean states)%n",
+                    (System.nanoTime() - prepared) / 1e9);
             engine.finalLogitsFullRecompute(masks.subList(0, 1), 1); // warm-up
             engine.finalLogits(masks.subList(0, 2));
             engine.finalLogits(mix.subList(0, 2));
