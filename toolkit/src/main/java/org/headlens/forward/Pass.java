@@ -7,7 +7,8 @@ import org.headlens.HeadlensException;
  * position of the queries it computes, the cached prefix that covers the positions before them,
  * where logits are needed, and which activations to keep. {@link #full} is the plain pass over
  * the whole prompt; {@link #after} runs only the text after the image on a cached prefix (the
- * fast path: edits of what the text reads never change an earlier state).
+ * fast path: edits of what the text reads never change an earlier state); {@link #resumingAt}
+ * starts such a pass at a later layer from the clean run's states.
  */
 public final class Pass {
     /** Where logits are computed. */
