@@ -104,12 +104,19 @@ public final class Weights implements AutoCloseable {
      */
     public static Weights load(Path folder, NDManager manager, DataType computeType) {
         List<Path> files = safetensorsFiles(folder);
+        List<SafeTensors> indexes = new ArrayList<>();
+        for (Path file : files) {
+            indexes.add(SafeTensors.open(file));
+        }
+        if (ai.djl.Device.Type.CPU.equals(manager.getDevice().getDeviceType())) {
+            requireMemory(folder, indexes, computeType, Memory.availableBytes());
+        }
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         Map<String, Path> sourceFile = new LinkedHashMap<>();
         Map<String, String> notFloating = new LinkedHashMap<>();
         try {
-            for (Path file : files) {
-                SafeTensors index = SafeTensors.open(file);
+            for (SafeTensors index : indexes) {
+                Path file = index.file();
                 for (SafeTensors.Entry entry : index.entries().values()) {
                     String name = entry.name();
                     String canonical = canonicalName(name);
@@ -134,6 +141,54 @@ public final class Weights implements AutoCloseable {
             throw e;
         }
         return new Weights(folder, manager, tensors, sourceFile, notFloating, null);
+    }
+
+    /**
+     * Bytes the floating tensors of a checkpoint occupy once held in {@code type}.
+     *
+     * @param indexes the checkpoint's files
+     * @param type the type they are held in
+     * @return the total
+     */
+    static long bytesIn(List<SafeTensors> indexes, DataType type) {
+        long total = 0;
+        for (SafeTensors index : indexes) {
+            for (SafeTensors.Entry entry : index.entries().values()) {
+                if (FLOATING_DTYPES.contains(entry.dtype())) {
+                    total = Math.addExact(total, Math.multiplyExact(entry.size(), (long) type.getNumOfBytes()));
+                }
+            }
+        }
+        return total;
+    }
+
+    /**
+     * Refuses, before anything is allocated, a checkpoint whose weights do not fit in the memory
+     * the machine has available: the alternative is the kernel killing the process part-way, or
+     * the machine swapping for hours. Names what it needs, what is available and what would fit.
+     */
+    static void requireMemory(Path folder, List<SafeTensors> indexes, DataType type, long available) {
+        if (available < 0) {
+            return;
+        }
+        long weights = bytesIn(indexes, type);
+        long needed = weights + Memory.LOAD_HEADROOM_BYTES;
+        if (needed <= available) {
+            return;
+        }
+        String hint;
+        long half = bytesIn(indexes, DataType.FLOAT16) + Memory.LOAD_HEADROOM_BYTES;
+        if (type.getNumOfBytes() > 2 && half <= available) {
+            hint = "load it with --dtype float16 --compute float32 (weights held in float16, " + Memory.gigabytes(half)
+                    + ", each widened exactly to float32 for its step), or in Java LoadOptions.of(FLOAT16, FLOAT32)";
+        } else {
+            hint = "free memory or use a machine with at least " + Memory.gigabytes(Math.min(needed, half))
+                    + " available; headlens holds every weight in memory and does not stream layers from disk";
+        }
+        throw new HeadlensException(folder + ": holding its weights in " + type.toString().toLowerCase(java.util.Locale.ROOT)
+                + " needs " + Memory.gigabytes(needed) + " (" + Memory.gigabytes(weights) + " of weights and "
+                + Memory.gigabytes(Memory.LOAD_HEADROOM_BYTES) + " to work in), but only " + Memory.gigabytes(available)
+                + " of memory is available (MemAvailable); " + hint);
     }
 
     /**
