@@ -202,6 +202,19 @@ public final class Lvlm implements AutoCloseable {
     }
 
     /**
+     * Builds the model's graph on weights that exist only as names and shapes
+     * ({@link Weights#declared}), to check a checkpoint layout without its data.
+     *
+     * @param config the architecture
+     * @param weights declared weights
+     * @return the model; its weights are placeholders, so it computes nothing meaningful
+     */
+    static Lvlm assemble(ModelConfig config, Weights weights) {
+        ImageProcessor processor = config.family().equals("qwen2_vl") ? null : ImageProcessor.read(weights.folder(), config.vision());
+        return new Lvlm(weights.folder(), config, weights.manager(), weights, DataType.FLOAT32, DataType.FLOAT32, processor, null);
+    }
+
+    /**
      * Writes the model as a folder that transformers loads as {@code LlavaForConditionalGeneration}
      * and {@code LlavaProcessor}: the weights as {@code model.safetensors}, the image processor as
      * {@code preprocessor_config.json}, and {@code processor_config.json}, which tells

@@ -46,6 +46,8 @@ public final class Weights implements AutoCloseable {
     private final Map<String, String> notFloating;
 
     private final java.util.Random random;
+    /** Names and shapes of a checkpoint known only by its header (see {@link #declared}), or null. */
+    private Map<String, long[]> declared;
 
     private Weights(Path folder, NDManager manager, Map<String, NDArray> tensors, Map<String, Path> sourceFile,
             Map<String, String> notFloating, java.util.Random random) {
@@ -55,6 +57,23 @@ public final class Weights implements AutoCloseable {
         this.sourceFile = sourceFile;
         this.notFloating = notFloating;
         this.random = random;
+    }
+
+    /**
+     * Weights of a checkpoint known only by its names and shapes: each requested tensor is a
+     * broadcast zero of its shape, which takes no memory. Building a model on them checks that
+     * the model finds every parameter it needs with the right shape, for checkpoints too large to
+     * write (a 7B or 13B release), without a byte of data.
+     *
+     * @param folder what messages name
+     * @param manager owner of the placeholders
+     * @param shapes canonical names and shapes
+     * @return the weights
+     */
+    static Weights declared(Path folder, NDManager manager, Map<String, long[]> shapes) {
+        Weights weights = new Weights(folder, manager, new LinkedHashMap<>(), new LinkedHashMap<>(), new LinkedHashMap<>(), null);
+        weights.declared = new LinkedHashMap<>(shapes);
+        return weights;
     }
 
     /**
@@ -372,6 +391,9 @@ public final class Weights implements AutoCloseable {
         if (random != null && !tensors.containsKey(name)) {
             tensors.put(name, initialise(name, shape));
         }
+        if (declared != null && !tensors.containsKey(name) && declared.containsKey(name)) {
+            tensors.put(name, manager.zeros(new Shape(1)).broadcast(new Shape(declared.get(name))));
+        }
         NDArray tensor = tensors.get(name);
         if (notFloating.containsKey(name)) {
             throw new HeadlensException(sourceFile.get(name) + ": tensor " + SafeTensors.quote(name) + " has dtype "
@@ -395,12 +417,12 @@ public final class Weights implements AutoCloseable {
      * @return the tensor or null
      */
     public NDArray optional(String name, long... shape) {
-        return tensors.containsKey(name) || notFloating.containsKey(name) || random != null ? get(name, shape) : null;
+        return has(name) || notFloating.containsKey(name) || random != null ? get(name, shape) : null;
     }
 
     /** @return true if the tensor exists */
     public boolean has(String name) {
-        return tensors.containsKey(name);
+        return tensors.containsKey(name) || declared != null && declared.containsKey(name);
     }
 
     /** @return every tensor by canonical name, in load order */
