@@ -32,7 +32,7 @@ final class TraceCommand implements Main.Command {
 
     @Override
     public List<Options.Option> options() {
-        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL, Options.OUT, Options.SAMPLES,
+        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL, Options.DTYPE, Options.COMPUTE, Options.OUT, Options.SAMPLES,
                 Options.Option.integer("window", "consecutive layers cut at once (default a quarter of the layers)", 1, 100_000),
                 Options.Option.text("pairs", "LIST", "flows to cut, e.g. question->final,image_object->suffix_text (default the paper's seven)"),
                 Options.Option.number("threshold", "covered fraction from which a patch is object", 0, true, 1, false)
@@ -59,7 +59,7 @@ final class TraceCommand implements Main.Command {
                 .withDropIncorrect(!options.flag("keep-incorrect"));
         RunInputs inputs = RunInputs.read(options);
         FlowResult result;
-        try (Lvlm model = Lvlm.load(inputs.model())) {
+        try (Lvlm model = Lvlm.load(inputs.model(), Options.loadOptions(options))) {
             result = write(model, inputs, flowOptions, inputs.manifest("trace", options), out);
         }
         Table summary = result.summary();
