@@ -154,7 +154,7 @@ public final class Lvlm implements AutoCloseable {
         ImageProcessor processor = config.family().equals("qwen2_vl") ? null : ImageProcessor.read(folder, config.vision());
         NDManager manager = NDManager.newBaseManager(options.device(), "PyTorch");
         try {
-            Weights weights = Weights.load(folder, manager, storage);
+            Weights weights = Weights.load(folder, manager, storage, type);
             HuggingFaceTokenizer tokenizer = loadTokenizer(folder);
             return new Lvlm(folder, config, manager, weights, type, storage, processor, tokenizer);
         } catch (RuntimeException e) {

@@ -122,13 +122,28 @@ public final class Weights implements AutoCloseable {
      * @return the weights
      */
     public static Weights load(Path folder, NDManager manager, DataType computeType) {
+        return load(folder, manager, computeType, computeType);
+    }
+
+    /**
+     * Loads every tensor of a model folder, held in one type for computation in another.
+     *
+     * @param folder model folder with {@code model.safetensors} or an index and shards
+     * @param manager owner of the loaded tensors
+     * @param storageType floating type every floating tensor is converted to and held in
+     * @param stepType floating type a weight is widened to for its step (the memory check
+     *     counts the largest such copy)
+     * @return the weights
+     */
+    public static Weights load(Path folder, NDManager manager, DataType storageType, DataType stepType) {
+        DataType computeType = storageType;
         List<Path> files = safetensorsFiles(folder);
         List<SafeTensors> indexes = new ArrayList<>();
         for (Path file : files) {
             indexes.add(SafeTensors.open(file));
         }
         if (ai.djl.Device.Type.CPU.equals(manager.getDevice().getDeviceType())) {
-            requireMemory(folder, indexes, computeType, Memory.availableBytes());
+            requireMemory(folder, indexes, storageType, stepType, Memory.availableBytes());
         }
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         Map<String, Path> sourceFile = new LinkedHashMap<>();
@@ -186,18 +201,32 @@ public final class Weights implements AutoCloseable {
      * the machine has available: the alternative is the kernel killing the process part-way, or
      * the machine swapping for hours. Names what it needs, what is available and what would fit.
      */
-    static void requireMemory(Path folder, List<SafeTensors> indexes, DataType type, long available) {
+    static void requireMemory(Path folder, List<SafeTensors> indexes, DataType type, DataType stepType, long available) {
         if (available < 0) {
             return;
         }
         long weights = bytesIn(indexes, type);
-        long needed = weights + Memory.LOAD_HEADROOM_BYTES;
+        long widened = 0;
+        if (stepType != type) {
+            for (SafeTensors index : indexes) {
+                for (SafeTensors.Entry entry : index.entries().values()) {
+                    widened = Math.max(widened, entry.size() * stepType.getNumOfBytes());
+                }
+            }
+        }
+        long needed = weights + widened + Memory.LOAD_HEADROOM_BYTES;
         if (needed <= available) {
             return;
         }
         String hint;
-        long half = bytesIn(indexes, DataType.FLOAT16) + Memory.LOAD_HEADROOM_BYTES;
-        if (type.getNumOfBytes() > 2 && half <= available) {
+        long largest = 0;
+        for (SafeTensors index : indexes) {
+            for (SafeTensors.Entry entry : index.entries().values()) {
+                largest = Math.max(largest, entry.size() * 4);
+            }
+        }
+        long half = bytesIn(indexes, DataType.FLOAT16) + largest + Memory.LOAD_HEADROOM_BYTES;
+        if ((type.getNumOfBytes() > 2 || stepType.getNumOfBytes() > 4) && half <= available) {
             hint = "load it with --dtype float16 --compute float32 (weights held in float16, " + Memory.gigabytes(half)
                     + ", each widened exactly to float32 for its step), or in Java LoadOptions.of(FLOAT16, FLOAT32)";
         } else {
@@ -205,7 +234,9 @@ public final class Weights implements AutoCloseable {
                     + " available; headlens holds every weight in memory and does not stream layers from disk";
         }
         throw new HeadlensException(folder + ": holding its weights in " + type.toString().toLowerCase(java.util.Locale.ROOT)
-                + " needs " + Memory.gigabytes(needed) + " (" + Memory.gigabytes(weights) + " of weights and "
+                + (widened > 0 ? " and widening them to " + stepType.toString().toLowerCase(java.util.Locale.ROOT) + " one at a time" : "")
+                + " needs " + Memory.gigabytes(needed) + " (" + Memory.gigabytes(weights) + " of weights"
+                + (widened > 0 ? ", " + Memory.gigabytes(widened) + " for the largest widened one" : "") + " and "
                 + Memory.gigabytes(Memory.LOAD_HEADROOM_BYTES) + " to work in), but only " + Memory.gigabytes(available)
                 + " of memory is available (MemAvailable); " + hint);
     }

@@ -89,6 +89,25 @@ class ReleaseLayoutTest {
         assertEquals(new TreeSet<>(layout.shardNames()), new TreeSet<>(Weights.safetensorsFiles(dir).stream().map(p -> p.getFileName().toString()).toList()),
                 "the index names exactly the shards");
 
+        // what a 24 GB machine with 22 GB available holds: 7B in float16 (also widened per step), never 13B
+        List<SafeTensors> headers = new ArrayList<>();
+        for (Path file : Weights.safetensorsFiles(dir)) {
+            headers.add(SafeTensors.open(file));
+        }
+        long available = 22_000_000_000L;
+        if (name.equals("llava-1.5-13b")) {
+            HeadlensException refused = assertThrows(HeadlensException.class,
+                    () -> Weights.requireMemory(dir, headers, ai.djl.ndarray.types.DataType.FLOAT16, ai.djl.ndarray.types.DataType.FLOAT16, available));
+            assertTrue(refused.getMessage().contains("holding its weights in float16 needs 27.8 GB (26.7 GB of weights and 1.1 GB to work in),"
+                    + " but only 22.0 GB of memory is available"), refused.getMessage());
+            assertTrue(refused.getMessage().contains("does not stream layers from disk"), refused.getMessage());
+        } else {
+            Weights.requireMemory(dir, headers, ai.djl.ndarray.types.DataType.FLOAT16, ai.djl.ndarray.types.DataType.FLOAT32, available);
+            HeadlensException refused = assertThrows(HeadlensException.class,
+                    () -> Weights.requireMemory(dir, headers, ai.djl.ndarray.types.DataType.FLOAT32, ai.djl.ndarray.types.DataType.FLOAT32, available));
+            assertTrue(refused.getMessage().contains("load it with --dtype float16 --compute float32"), refused.getMessage());
+        }
+
         // the graph finds every parameter it reads, with its shape, in every layer
         ModelConfig config = ModelConfig.read(dir);
         try (NDManager manager = NDManager.newBaseManager()) {

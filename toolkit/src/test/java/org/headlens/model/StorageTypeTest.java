@@ -126,9 +126,13 @@ class StorageTypeTest {
             assertTrue(e.getMessage().contains("only 0.0 GB of memory is available"), e.getMessage());
             assertTrue(e.getMessage().contains("does not stream layers from disk"), e.getMessage());
             // enough for float16 weights but not float32: the message says how to load it
-            long weights = SafeTensors.open(model.resolve("model.safetensors")).entries().values().stream()
-                    .filter(entry -> Weights.FLOATING_DTYPES.contains(entry.dtype())).mapToLong(SafeTensors.Entry::size).sum();
-            System.setProperty(Memory.AVAILABLE_PROPERTY, String.valueOf(Memory.LOAD_HEADROOM_BYTES + weights * 3));
+            var entries = SafeTensors.open(model.resolve("model.safetensors")).entries().values();
+            long weights = entries.stream().filter(entry -> Weights.FLOATING_DTYPES.contains(entry.dtype())).mapToLong(SafeTensors.Entry::size).sum();
+            long largest = entries.stream().mapToLong(SafeTensors.Entry::size).max().orElseThrow();
+            // float16 weights plus the largest one widened to float32 fit; float32 weights do not
+            long available = Memory.LOAD_HEADROOM_BYTES + weights * 2 + largest * 4;
+            assertTrue(available < Memory.LOAD_HEADROOM_BYTES + weights * 4);
+            System.setProperty(Memory.AVAILABLE_PROPERTY, String.valueOf(available));
             e = assertThrows(HeadlensException.class, () -> Lvlm.load(model));
             assertTrue(e.getMessage().contains("--dtype float16 --compute float32"), e.getMessage());
             try (Lvlm widened = Lvlm.load(model, Lvlm.LoadOptions.of(DataType.FLOAT16, DataType.FLOAT32))) {
