@@ -145,6 +145,9 @@ public final class Weights implements AutoCloseable {
         if (ai.djl.Device.Type.CPU.equals(manager.getDevice().getDeviceType())) {
             requireMemory(folder, indexes, storageType, stepType, Memory.availableBytes());
         }
+        boolean watch = ai.djl.Device.Type.CPU.equals(manager.getDevice().getDeviceType());
+        long remaining = bytesIn(indexes, storageType);
+        long sinceCheck = 0;
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         Map<String, Path> sourceFile = new LinkedHashMap<>();
         Map<String, String> notFloating = new LinkedHashMap<>();
@@ -168,6 +171,13 @@ public final class Weights implements AutoCloseable {
                     converted.setName(canonical);
                     tensors.put(canonical, converted);
                     requireFinite(index, name, converted);
+                    long bytes = entry.size() * computeType.getNumOfBytes();
+                    remaining -= bytes;
+                    sinceCheck += bytes;
+                    if (watch && sinceCheck >= WATCH_BYTES) {
+                        sinceCheck = 0;
+                        requireStillFits(folder, remaining, Memory.availableBytes());
+                    }
                 }
             }
         } catch (RuntimeException e) {
@@ -175,6 +185,23 @@ public final class Weights implements AutoCloseable {
             throw e;
         }
         return new Weights(folder, manager, tensors, sourceFile, notFloating, null);
+    }
+
+    /** Loaded bytes between two checks that the rest still fits. */
+    static final long WATCH_BYTES = 512L * 1024 * 1024;
+
+    /**
+     * Stops a load, in one line, when other processes have taken the memory its remaining
+     * tensors need since it started: the kernel would otherwise kill this process, the largest,
+     * part-way through.
+     */
+    static void requireStillFits(Path folder, long remaining, long available) {
+        long margin = 256L * 1024 * 1024;
+        if (available >= 0 && available < remaining + margin) {
+            throw new HeadlensException(folder + ": stopped loading: " + Memory.gigabytes(remaining) + " of weights are still to load but only "
+                    + Memory.gigabytes(available) + " of memory is available now (MemAvailable); other processes took memory"
+                    + " after the load began");
+        }
     }
 
     /**
@@ -229,8 +256,11 @@ public final class Weights implements AutoCloseable {
         if ((type.getNumOfBytes() > 2 || stepType.getNumOfBytes() > 4) && half <= available) {
             hint = "load it with --dtype float16 --compute float32 (weights held in float16, " + Memory.gigabytes(half)
                     + ", each widened exactly to float32 for its step), or in Java LoadOptions.of(FLOAT16, FLOAT32)";
+        } else if (half < needed) {
+            hint = "free memory: with --dtype float16 --compute float32 it needs " + Memory.gigabytes(half)
+                    + "; headlens holds every weight in memory and does not stream layers from disk";
         } else {
-            hint = "free memory or use a machine with at least " + Memory.gigabytes(Math.min(needed, half))
+            hint = "free memory or use a machine with at least " + Memory.gigabytes(needed)
                     + " available; headlens holds every weight in memory and does not stream layers from disk";
         }
         throw new HeadlensException(folder + ": holding its weights in " + type.toString().toLowerCase(java.util.Locale.ROOT)

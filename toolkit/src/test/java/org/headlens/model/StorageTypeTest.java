@@ -148,6 +148,16 @@ class StorageTypeTest {
     }
 
     @Test
+    void aLoadStopsInOneLineWhenOtherProcessesTakeTheMemoryItStillNeeds() {
+        Path folder = Path.of("llava-7b");
+        Weights.requireStillFits(folder, 4_000_000_000L, 5_000_000_000L);
+        Weights.requireStillFits(folder, 4_000_000_000L, -1);
+        HeadlensException e = assertThrows(HeadlensException.class, () -> Weights.requireStillFits(folder, 4_000_000_000L, 3_000_000_000L));
+        assertEquals("llava-7b: stopped loading: 4.0 GB of weights are still to load but only 3.0 GB of memory is available now"
+                + " (MemAvailable); other processes took memory after the load began", e.getMessage());
+    }
+
+    @Test
     void float16ConversionMatchesPyTorch() {
         java.util.SplittableRandom random = new java.util.SplittableRandom(7);
         float[] values = new float[20000];
