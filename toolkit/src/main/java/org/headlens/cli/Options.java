@@ -211,6 +211,8 @@ final class Options {
     static final Option OUT = Option.path("out", "DIR", "result folder: new, empty, or one this same run claimed").mandatory();
     static final Option SAMPLES = Option.integer("samples", "analyse the first N samples of the dataset; default all", 1, 1_000_000);
     static final Option PROMPT = Option.text("prompt", "TEXT", "the question, with the image placeholder; default the object question");
+    static final Option SPARK = Option.text("spark", "MASTER", "run every sample as an Apache Spark task, e.g. local[2] or spark://host:7077"
+            + " (needs the headlens-spark module)");
 
     private final String command;
     private final Map<String, Option> declared = new LinkedHashMap<>();
@@ -398,6 +400,27 @@ final class Options {
     /** @return the usage line of a command's options, e.g. {@code --out DIR [--samples N]} */
     static String synopsis(List<Option> options) {
         return options.stream().map(o -> o.required() ? o.synopsis() : "[" + o.synopsis() + "]").collect(Collectors.joining(" "));
+    }
+
+    /**
+     * The options as arguments again (each as {@code --name=value}, paths made absolute), for
+     * another process, in another working folder, to parse the same way.
+     *
+     * @param replaced values that replace the given ones (null: leave the option out)
+     * @return the arguments
+     */
+    String[] arguments(Map<String, String> replaced) {
+        Map<String, String> all = new LinkedHashMap<>(values);
+        all.putAll(replaced);
+        List<String> arguments = new ArrayList<>();
+        all.forEach((name, value) -> {
+            if (value != null) {
+                Kind kind = declared.get(name).kind();
+                String text = kind == Kind.PATH ? Path.of(value).toAbsolutePath().normalize().toString() : value;
+                arguments.add(kind == Kind.FLAG ? "--" + name : "--" + name + "=" + text);
+            }
+        });
+        return arguments.toArray(String[]::new);
     }
 
     @Override
