@@ -34,7 +34,7 @@ final class AttributeCommand implements Main.Command {
 
     @Override
     public List<Options.Option> options() {
-        List<Options.Option> list = new java.util.ArrayList<>(List.of(Options.MODEL, Options.OUT, Options.SAMPLES,
+        List<Options.Option> list = new java.util.ArrayList<>(List.of(Options.MODEL, Options.DTYPE, Options.COMPUTE, Options.OUT, Options.SAMPLES,
                 Options.Option.integer("masks", "random masks per sample the fit is made on", 2, 1_000_000).byDefault(DEFAULTS.masks()),
                 Options.Option.integer("held-out", "further masks on which the fit is checked", 2, 1_000_000).byDefault(DEFAULTS.heldOutMasks()),
                 Options.Option.number("alpha", "probability that a mask ablates a head", 0, true, 1, true).byDefault(DEFAULTS.alpha()),
@@ -93,7 +93,7 @@ final class AttributeCommand implements Main.Command {
         AttributionResult result;
         // the engine first: a missing Spark module is told before minutes of loading a model
         try (Distributed engine = options.given("spark") ? Distributed.open(options.string("spark", null), "headlens attribute") : null;
-                Lvlm model = Lvlm.load(inputs.model())) {
+                Lvlm model = Lvlm.load(inputs.model(), Options.loadOptions(options))) {
             JsonObject manifest = inputs.manifest("attribute", options);
             result = write(model, inputs, attributionOptions, manifest, out, engine == null ? null : new Tasks(engine, options));
         }
@@ -218,7 +218,7 @@ final class AttributeCommand implements Main.Command {
             Options options = Options.parse("attribute", command.options(), arguments, Map.of());
             RunInputs inputs = Workers.inputs(arguments, options, samples);
             Sample sample = Workers.sample(inputs, sampleId);
-            Workers.withModel(inputs, model -> {
+            Workers.withModel(inputs, Options.loadOptions(options), model -> {
                 HeadAttribution attribution = attribution(model, inputs, attributionOptions(options), null);
                 Baseline baseline = Workers.baseline(model, attribution.options().baseline().label(), inputs.samples(),
                         scope -> attribution.baseline(inputs.samples(), scope));

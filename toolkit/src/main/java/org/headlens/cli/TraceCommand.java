@@ -35,7 +35,7 @@ final class TraceCommand implements Main.Command {
 
     @Override
     public List<Options.Option> options() {
-        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL, Options.OUT, Options.SAMPLES,
+        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL, Options.DTYPE, Options.COMPUTE, Options.OUT, Options.SAMPLES,
                 Options.Option.integer("window", "consecutive layers cut at once (default a quarter of the layers)", 1, 100_000),
                 Options.Option.text("pairs", "LIST", "flows to cut, e.g. question->final,image_object->suffix_text (default the paper's seven)"),
                 Options.Option.number("threshold", "covered fraction from which a patch is object", 0, true, 1, false)
@@ -58,7 +58,7 @@ final class TraceCommand implements Main.Command {
         FlowResult result;
         // the engine first: a missing Spark module is told before minutes of loading a model
         try (Distributed engine = options.given("spark") ? Distributed.open(options.string("spark", null), "headlens trace") : null;
-                Lvlm model = Lvlm.load(inputs.model())) {
+                Lvlm model = Lvlm.load(inputs.model(), Options.loadOptions(options))) {
             result = write(model, inputs, flowOptions, inputs.manifest("trace", options), out, engine == null ? null
                     : (tracer, identity, folder, manifest) -> distributed(engine, model, options, flowOptions, tracer, inputs, identity, folder,
                             manifest));
@@ -141,7 +141,7 @@ final class TraceCommand implements Main.Command {
             Options options = Options.parse("trace", new TraceCommand().options(), arguments, Map.of());
             RunInputs inputs = Workers.inputs(arguments, options, samples);
             Sample sample = Workers.sample(inputs, sampleId);
-            Workers.withModel(inputs, model -> {
+            Workers.withModel(inputs, Options.loadOptions(options), model -> {
                 FlowTracer tracer = tracer(model, inputs, flowOptions(options), null);
                 try (ResultFolder folder = ResultFolder.join(inputs.out(), JsonParser.parseString(identity).getAsJsonObject())) {
                     tracer.traceInto(folder, sample);

@@ -35,14 +35,14 @@ final class Workers {
         void close();
     }
 
-    /** @return the model of {@code folder}, loaded by the first task of this JVM that needs it */
-    static synchronized Lvlm model(Path folder) {
+    /** @return the model of {@code folder}, loaded (as {@code --dtype}/{@code --compute} say) by the first task of this JVM that needs it */
+    static synchronized Lvlm model(Path folder, Lvlm.LoadOptions load) {
         Path key = folder.toAbsolutePath().normalize();
         Lvlm lent = LENT.get(key);
         if (lent != null) {
             return lent;
         }
-        return MODELS.computeIfAbsent(key, Lvlm::load);
+        return MODELS.computeIfAbsent(key, k -> Lvlm.load(k, load));
     }
 
     /**
@@ -177,8 +177,8 @@ final class Workers {
      * model: PyTorch already spreads one sample over every core, and a model's scopes are not
      * shared between threads.
      */
-    static void withModel(RunInputs inputs, java.util.function.Consumer<Lvlm> work) {
-        Lvlm model = model(inputs.model());
+    static void withModel(RunInputs inputs, Lvlm.LoadOptions load, java.util.function.Consumer<Lvlm> work) {
+        Lvlm model = model(inputs.model(), load);
         synchronized (model) {
             work.accept(model);
         }
