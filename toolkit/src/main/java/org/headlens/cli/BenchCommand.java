@@ -72,6 +72,7 @@ final class BenchCommand implements Main.Command {
     @Override
     public List<Options.Option> options() {
         return List.of(Options.Option.path("model", "DIR", "a model folder of any family to time: load time, peak memory, seconds per mask"),
+                Options.DTYPE, Options.COMPUTE,
                 Options.Option.choice("slice", "a few layers of a released model's widths, random weights, float32",
                         SLICES.keySet().stream().sorted().toArray(String[]::new)).optional(),
                 Options.Option.integer("slice-layers", "decoder layers of the slice", 1, 80).byDefault(2),
@@ -104,9 +105,10 @@ final class BenchCommand implements Main.Command {
             if (options.given("model")) {
                 Path folder = options.path("model", null);
                 long start = System.nanoTime();
-                try (Lvlm model = Lvlm.load(folder)) {
+                try (Lvlm model = Lvlm.load(folder, Options.loadOptions(options))) {
                     double load = (System.nanoTime() - start) / 1e9;
-                    out.printf(Locale.ROOT, "load: %s in %.1f s, peak resident %.2f GB%n", folder, load, peakResidentKilobytes() / 1048576.0);
+                    out.printf(Locale.ROOT, "load: %s (%s weights, %s arithmetic) in %.1f s, peak resident %.2f GB%n", folder,
+                            model.storageType(), model.computeType(), load, peakResidentKilobytes() / 1048576.0);
                     summary = measure(folderWorkload(model, folder, textTokens, manager), fastMasks, peak, table, out, options.flag("profile"));
                 }
                 printTable(table, out);

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.headlens.Fixtures;
 import org.junit.jupiter.api.Test;
 
@@ -14,17 +13,15 @@ import org.junit.jupiter.api.Test;
 class LoadOptionsCommandTest {
     @Test
     void everyCommandThatLoadsAModelTakesDtypeAndCompute() {
-        // bench measures its own workloads and chooses their types itself
-        Set<String> exempt = Set.of("bench");
         int checked = 0;
         for (Map.Entry<String, Main.Command> command : Main.commands().entrySet()) {
             List<String> names = command.getValue().options().stream().map(Options.Option::name).toList();
-            if (names.contains("model") && !exempt.contains(command.getKey())) {
+            if (names.contains("model")) {
                 assertTrue(names.contains("dtype") && names.contains("compute"), command.getKey() + " takes " + names);
                 checked++;
             }
         }
-        assertEquals(5, checked, "verify-model, evaluate, attribute, trace and demo load a model");
+        assertEquals(6, checked, "verify-model, evaluate, attribute, trace, demo and bench load a model");
     }
 
     @Test
