@@ -530,20 +530,7 @@ public final class HeadAttribution {
         if (!(options.baseline() instanceof Baseline.MeanImage)) {
             return options.baseline();
         }
-        // a running sum, so that memory does not grow with the number of images
-        NDArray sum = null;
-        for (Sample sample : samples) {
-            try (NDManager scope = manager.newSubManager()) {
-                NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
-                NDArray next = sum == null ? pixels.duplicate() : sum.add(pixels);
-                next.attach(manager);
-                if (sum != null) {
-                    sum.close();
-                }
-                sum = next;
-            }
-        }
-        return Baseline.image(sum.divi(samples.size()));
+        return Baseline.meanOf(model, samples.stream().map(Sample::image).toList(), manager);
     }
 
     private long seedFor(String id) {

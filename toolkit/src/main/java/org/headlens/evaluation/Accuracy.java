@@ -14,6 +14,8 @@ import org.headlens.data.ShapesDataset;
 import org.headlens.metric.Answer;
 import org.headlens.metric.Metric;
 import org.headlens.forward.ForwardPass;
+import org.headlens.forward.LayerEdits;
+import org.headlens.forward.Pass;
 import org.headlens.forward.ForwardResult;
 import org.headlens.forward.Prompt;
 import org.headlens.model.Lvlm;
@@ -82,8 +84,11 @@ public record Accuracy(Table samples) {
                     NDArray pixels = image.pixels();
                     // the image's size decides its token count in the any-size families
                     Prompt question = Prompt.of(model, prompt, image);
-                    if (blank == null) {
-                        // all-zero pixel values: the processor's mean colour everywhere
+                    if (blank == null || !blank.getShape().equals(pixels.getShape())) {
+                        // all-zero pixel values: the processor's mean colour everywhere, in this image's layout
+                        if (blank != null) {
+                            blank.close();
+                        }
                         blank = manager.zeros(pixels.getShape());
                     }
                     float[] logits = finalLogits(model, question, pixels);
@@ -172,7 +177,8 @@ public record Accuracy(Table samples) {
     }
 
     private static float[] finalLogits(Lvlm model, Prompt question, NDArray pixels) {
-        try (ForwardResult result = ForwardPass.run(model, question.inputIds(), pixels)) {
+        // the prompt's own layout: in the any-size families the image's grid decides its positions
+        try (ForwardResult result = ForwardPass.run(model, Pass.full(question.layout()), pixels, LayerEdits.none())) {
             return result.finalLogits();
         }
     }

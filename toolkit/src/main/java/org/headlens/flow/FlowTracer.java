@@ -23,7 +23,9 @@ import org.headlens.interventions.InterventionEngine;
 import org.headlens.forward.Prompt;
 import org.headlens.metric.Answer;
 import org.headlens.metric.Metric;
+import org.headlens.model.ImageInput;
 import org.headlens.model.Lvlm;
+import org.headlens.model.TokenGrid;
 import org.headlens.results.Progress;
 import org.headlens.results.ResultFolder;
 
@@ -267,42 +269,64 @@ public final class FlowTracer {
 
     /**
      * Cuts each image patch, alone and in every layer, from the text after the image: the map
-     * of where in the image the answer reads from (restricted to the option's heads, if any).
+     * of where in the image the answer reads from (restricted to the option's heads, if any), on
+     * each of the family's token grids.
      *
      * @param sample the sample
      * @return the metric change per patch
      */
     public PatchEffects patchEffects(Sample sample) {
+        Answer answer = Answer.of(model, sample.answer(), firstToken);
+        try (NDManager scope = model.newScope()) {
+            ImageInput image = model.preprocess(scope, sample.image());
+            return patchEffects(sample.id(), Prompt.of(model, prompt, image), image, answer.token());
+        }
+    }
+
+    /**
+     * Cuts each image token that shows a patch, alone and in every layer, from the text after the
+     * image, for a prompt built elsewhere (e.g. from token ids).
+     *
+     * @param id what the result is called
+     * @param question the prompt, laid out for {@code image}
+     * @param image the preprocessed image
+     * @param answerToken the token the metric is measured on
+     * @return the metric change per cell of each of the family's token grids
+     */
+    public PatchEffects patchEffects(String id, Prompt question, ImageInput image, int answerToken) {
         int layers = model.config().text().layers();
         int[] every = IntStream.range(0, layers).toArray();
-        Answer answer = Answer.of(model, sample.answer(), firstToken);
         HeadMask heads = options.heads().isEmpty() ? null : HeadMask.of(layers, model.config().text().heads(), options.heads());
-        int side = model.config().vision().imageSize() / model.config().vision().patchSize();
-        try (NDManager scope = model.newScope()) {
-            NDArray pixels = model.imageProcessor().pixelValues(scope, sample.image());
-            Prompt question = Prompt.of(model, prompt);
-            int[] image = question.positions(TokenGroup.IMAGE);
-            // a CLS token kept by the full strategy comes first; the patches are the last side^2 positions
-            int firstPatch = image[image.length - side * side];
-            List<Intervention> interventions = new ArrayList<>();
-            for (int p = 0; p < side * side; p++) {
-                TokenSet patch = TokenSet.of("patch " + p, firstPatch + p);
+        List<TokenGrid> grids = model.family().tokenGrids(question.layout().imageGrid());
+        int imageStart = question.layout().imageStart();
+        List<Intervention> interventions = new ArrayList<>();
+        for (TokenGrid grid : grids) {
+            for (int cell = 0; cell < grid.tokens().length; cell++) {
+                TokenSet patch = TokenSet.of(grid.name() + " " + (cell / grid.columns()) + "," + (cell % grid.columns()),
+                        imageStart + grid.tokens()[cell]);
                 interventions.add(Intervention.knockout(new Knockout(patch, TokenGroup.SUFFIX_TEXT, every, heads)));
             }
-            try (InterventionEngine engine = InterventionEngine.prepare(model, question, pixels, Baseline.meanOverImagePositions())) {
-                float[] cleanLogits = engine.clean();
-                Metric.requireFinite(cleanLogits, "sample " + sample.id());
-                double clean = options.metric().of(cleanLogits, answer.token());
-                float[][] knocked = engine.finalLogits(interventions);
-                double[] change = new double[knocked.length];
-                for (int p = 0; p < change.length; p++) {
-                    if (!Metric.isFinite(knocked[p])) {
-                        Metric.requireFinite(knocked[p], "sample " + sample.id() + " with patch " + p + " cut");
+        }
+        // knockouts leave the baseline unused; the mean over image positions costs no extra prefix run
+        try (InterventionEngine engine = InterventionEngine.prepare(model, question, image.pixels(), Baseline.meanOverImagePositions())) {
+            float[] cleanLogits = engine.clean();
+            Metric.requireFinite(cleanLogits, "sample " + id);
+            double clean = options.metric().of(cleanLogits, answerToken);
+            float[][] knocked = engine.finalLogits(interventions);
+            List<PatchEffects.Grid> maps = new ArrayList<>();
+            int i = 0;
+            for (TokenGrid grid : grids) {
+                int[] positions = IntStream.of(grid.tokens()).map(t -> imageStart + t).toArray();
+                double[] change = new double[positions.length];
+                for (int cell = 0; cell < change.length; cell++, i++) {
+                    if (!Metric.isFinite(knocked[i])) {
+                        Metric.requireFinite(knocked[i], "sample " + id + " with " + grid.name() + " cell " + cell + " cut");
                     }
-                    change[p] = options.metric().of(knocked[p], answer.token()) - clean;
+                    change[cell] = options.metric().of(knocked[i], answerToken) - clean;
                 }
-                return new PatchEffects(sample.id(), side, clean, change);
+                maps.add(new PatchEffects.Grid(grid.name(), grid.rows(), grid.columns(), positions, change));
             }
+            return new PatchEffects(id, clean, maps);
         }
     }
 }

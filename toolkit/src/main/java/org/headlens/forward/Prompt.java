@@ -17,8 +17,31 @@ import org.headlens.model.Lvlm;
  * @param layout where prefix text, image and suffix text sit in the decoder sequence
  * @param roleTokens number of assistant role tokens at the end of the prompt (0 if unknown)
  * @param objectPatches per image token, whether its patch lies on the main object (null if unknown)
+ * @param patchTokens per image token, whether it shows a patch of the picture (false for
+ *     LLaVA-NeXT's newline tokens and a kept CLS token, which are neither object nor background);
+ *     null when every image token does
  */
-public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolean[] objectPatches) {
+public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolean[] objectPatches, boolean[] patchTokens) {
+
+    /**
+     * A prompt whose image tokens all show a patch of the picture.
+     *
+     * @param inputIds token ids as given to the model
+     * @param layout where prefix text, image and suffix text sit
+     * @param roleTokens number of assistant role tokens at the end (0 if unknown)
+     * @param objectPatches per image token, whether it lies on the main object (null if unknown)
+     */
+    public Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolean[] objectPatches) {
+        this(inputIds, layout, roleTokens, objectPatches, null);
+    }
+
+    /** Checks that the per-token flags cover the image. */
+    public Prompt {
+        if (patchTokens != null && patchTokens.length != layout.imageLength()) {
+            throw new HeadlensException("patch flags cover " + patchTokens.length + " tokens but the image has "
+                    + layout.imageLength() + " tokens");
+        }
+    }
 
     /** The role marker LLaVA-1.5 prompts end with. */
     public static final String LLAVA_ROLE = "ASSISTANT:";
@@ -83,7 +106,26 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
             throw new HeadlensException("the prompt has no image placeholder (token id " + model.config().imageTokenIndex()
                     + "); put <image> where the image goes: " + Messages.quote(text));
         }
-        return new Prompt(ids, layout, role.length, null);
+        return new Prompt(ids, layout, role.length, null, patchTokens(model, layout));
+    }
+
+    /** The family's patch tokens over the layout's image, null when every image token shows a patch. */
+    private static boolean[] patchTokens(Lvlm model, TokenLayout layout) {
+        if (!layout.hasImage()) {
+            return null;
+        }
+        boolean[] shown = model.family().patchTokens(layout.imageGrid());
+        if (shown.length != layout.imageLength()) {
+            // an expanded prompt of another token count is refused by its layout; this guards the family
+            throw new HeadlensException("the " + model.family().name() + " family lays out " + shown.length
+                    + " image tokens but the prompt has " + layout.imageLength());
+        }
+        for (boolean token : shown) {
+            if (!token) {
+                return shown;
+            }
+        }
+        return null;
     }
 
     /**
@@ -95,7 +137,8 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
      * @return the prompt
      */
     public static Prompt ofIds(Lvlm model, long[] inputIds, org.headlens.model.ImageInput image) {
-        return new Prompt(inputIds.clone(), TokenLayout.of(inputIds, model, image), 0, null);
+        TokenLayout layout = TokenLayout.of(inputIds, model, image);
+        return new Prompt(inputIds.clone(), layout, 0, null, patchTokens(model, layout));
     }
 
     /**
@@ -106,7 +149,8 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
      * @return the prompt
      */
     public static Prompt ofIds(Lvlm model, long[] inputIds) {
-        return new Prompt(inputIds.clone(), TokenLayout.of(inputIds, model.config()), 0, null);
+        TokenLayout layout = TokenLayout.of(inputIds, model.config());
+        return new Prompt(inputIds.clone(), layout, 0, null, patchTokens(model, layout));
     }
 
     /**
@@ -118,7 +162,7 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
             throw new HeadlensException("object mask covers " + patches.length + " patches but the image has "
                     + layout.imageLength() + " tokens");
         }
-        return new Prompt(inputIds, layout, roleTokens, patches.clone());
+        return new Prompt(inputIds, layout, roleTokens, patches.clone(), patchTokens);
     }
 
     /**
@@ -213,15 +257,18 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
             case IMAGE_BACKGROUND: {
                 boolean object = group == TokenGroup.IMAGE_OBJECT;
                 boolean[] patches = requireObjectPatches(group);
-                return IntStream.range(0, patches.length).filter(i -> patches[i] == object).map(i -> i + layout.imageStart()).toArray();
+                return IntStream.range(0, patches.length).filter(i -> shows(i) && patches[i] == object)
+                        .map(i -> i + layout.imageStart()).toArray();
             }
             case IMAGE_RANDOM: {
                 boolean[] patches = requireObjectPatches(group);
-                List<Integer> shuffled = new ArrayList<>(IntStream.range(0, patches.length).boxed().toList());
+                List<Integer> shuffled = new ArrayList<>(IntStream.range(0, patches.length).filter(this::shows).boxed().toList());
                 Collections.shuffle(shuffled, new Random(Arrays.hashCode(patches)));
-                int count = (int) IntStream.range(0, patches.length).filter(i -> patches[i]).count();
+                int count = (int) IntStream.range(0, patches.length).filter(i -> shows(i) && patches[i]).count();
                 return shuffled.subList(0, count).stream().mapToInt(i -> i + layout.imageStart()).sorted().toArray();
             }
+            case IMAGE_OTHER:
+                return IntStream.range(0, layout.imageLength()).filter(i -> !shows(i)).map(i -> i + layout.imageStart()).toArray();
             case QUESTION:
                 return IntStream.range(layout.imageEnd(), end - requireRole(group)).toArray();
             case ROLE:
@@ -233,6 +280,11 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
             default:
                 throw new IllegalArgumentException(group.toString());
         }
+    }
+
+    /** @return whether image token {@code index} shows a patch of the picture */
+    private boolean shows(int index) {
+        return patchTokens == null || patchTokens[index];
     }
 
     private boolean[] requireObjectPatches(TokenGroup group) {

@@ -14,14 +14,24 @@ public enum TokenGroup implements TokenSet {
     IMAGE,
     /** Image positions whose patch is covered by the object mask. */
     IMAGE_OBJECT,
-    /** Image positions whose patch is not covered by the object mask. */
+    /**
+     * Image positions whose patch is not covered by the object mask. Image tokens that show no
+     * patch ({@link #IMAGE_OTHER}) are not background.
+     */
     IMAGE_BACKGROUND,
     /**
      * As many image positions as {@link #IMAGE_OBJECT}, drawn at random from all image positions:
      * the control that tells an object effect from an effect of blocking that many tokens. The
-     * draw is seeded by the object mask, so a sample always gets the same subset.
+     * draw is from the tokens that show a patch (object or background) and is seeded by the
+     * object mask, so a sample always gets the same subset.
      */
     IMAGE_RANDOM,
+    /**
+     * Image positions that show no patch of the picture, so are neither object nor background:
+     * LLaVA-NeXT's {@code image_newline} token after every row, a CLS token kept by LLaVA-1.5's
+     * {@code full} strategy. Empty for Qwen2-VL and most LLaVA-1.5 models.
+     */
+    IMAGE_OTHER,
     /** Text after the image, before the role tokens. */
     QUESTION,
     /** The assistant role tokens at the end of the prompt, including the final token. */

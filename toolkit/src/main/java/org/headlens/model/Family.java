@@ -3,6 +3,7 @@ package org.headlens.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.awt.image.BufferedImage;
+import java.util.List;
 
 /**
  * What differs between model families: the image processor, the vision side (tower and
@@ -67,8 +68,9 @@ public interface Family {
     /**
      * Maps an object mask of the original image onto the image tokens, through the family's
      * layout (LLaVA-1.5's resize and crop onto the patch grid; LLaVA-NeXT's base image, tiles,
-     * padding and newline tokens; Qwen2-VL's merged 2x2 windows). Tokens that show no part of
-     * the image (CLS, newline, padding) are background.
+     * padding and newline tokens; Qwen2-VL's merged 2x2 windows). Tokens in none of the
+     * {@link #tokenGrids} (CLS, newline) are never on the object; {@link #patchTokens} tells
+     * them from background.
      *
      * @param mask [row][column] object pixels of the original image
      * @param grid the image's grid
@@ -76,4 +78,30 @@ public interface Family {
      * @return per image token, in decoder order, whether it is on the object
      */
     boolean[] objectTokens(boolean[][] mask, long[] grid, double threshold);
+
+    /**
+     * The grids of image tokens that show the picture, in decoder order: LLaVA-1.5's patch grid
+     * (after a CLS token kept by the full strategy), LLaVA-NeXT's base image then its unpadded
+     * tile map (the newline token ending each row is in neither), Qwen2-VL's merged windows.
+     *
+     * @param grid the image's grid
+     * @return the grids; every image token is in at most one cell of one grid
+     */
+    List<TokenGrid> tokenGrids(long[] grid);
+
+    /**
+     * @param grid the image's grid
+     * @return per image token, whether it shows a region of the picture (is a cell of a
+     *     {@link #tokenGrids token grid}); false for LLaVA-NeXT's newline tokens and a kept CLS
+     *     token, which are then neither object nor background
+     */
+    default boolean[] patchTokens(long[] grid) {
+        boolean[] shown = new boolean[imageTokens(grid)];
+        for (TokenGrid cells : tokenGrids(grid)) {
+            for (int token : cells.tokens()) {
+                shown[token] = true;
+            }
+        }
+        return shown;
+    }
 }

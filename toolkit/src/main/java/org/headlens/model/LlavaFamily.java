@@ -95,6 +95,12 @@ final class LlavaFamily implements Family {
     }
 
     @Override
+    public List<TokenGrid> tokenGrids(long[] grid) {
+        int side = config.vision().patchesPerSide();
+        return List.of(TokenGrid.of("patches", side, side, imageTokens(grid) - side * side, side));
+    }
+
+    @Override
     public String assistantRole() {
         return "ASSISTANT:";
     }

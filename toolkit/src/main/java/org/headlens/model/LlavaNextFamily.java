@@ -260,6 +260,16 @@ final class LlavaNextFamily implements Family {
     }
 
     @Override
+    public List<TokenGrid> tokenGrids(long[] grid) {
+        imageTokens(grid);
+        Geometry g = geometry(grid[0], grid[1]);
+        int patches = config.vision().patchesPerSide();
+        // each kept row of the tile map is followed by its image_newline token
+        return List.of(TokenGrid.of("base", patches, patches, 0, patches),
+                TokenGrid.of("tiles", g.rows(), g.columns(), patches * patches, g.columns() + 1));
+    }
+
+    @Override
     public String assistantRole() {
         return "ASSISTANT:";
     }

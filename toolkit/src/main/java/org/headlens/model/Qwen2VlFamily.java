@@ -229,6 +229,15 @@ final class Qwen2VlFamily implements Family {
     }
 
     @Override
+    public List<TokenGrid> tokenGrids(long[] grid) {
+        imageTokens(grid);
+        int merge = config.spatialMergeSize();
+        int rows = (int) (grid[1] / merge);
+        int columns = (int) (grid[2] / merge);
+        return List.of(TokenGrid.of("merged", rows, columns, 0, columns));
+    }
+
+    @Override
     public String assistantRole() {
         return "<|im_start|>assistant\n";
     }

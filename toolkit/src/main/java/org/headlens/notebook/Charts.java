@@ -152,35 +152,40 @@ public final class Charts {
 
     /**
      * The image with each patch tinted by how much the answer depends on it: red where cutting the
-     * patch lowers the metric, blue where it raises it, strongest at the largest magnitude.
+     * patch lowers the metric, blue where it raises it, strongest at the largest magnitude. The
+     * finest of the effects' grids is drawn over the whole image (LLaVA-NeXT's tile map, whose
+     * padding the model cut away, Qwen2-VL's merged windows, LLaVA-1.5's patches).
      *
-     * @param image the sample's image (any size; drawn at 4x the model's input side)
+     * @param image the sample's image (any size; drawn 256 pixels wide, keeping its aspect)
      * @param effects per-patch knockout effects
      * @return the picture
      */
     public static BufferedImage patchMap(BufferedImage image, PatchEffects effects) {
-        int side = effects.patchesPerSide();
-        double[] change = effects.change();
-        if (change.length != side * side) {
-            throw new HeadlensException("patch effects hold " + change.length + " values for a " + side + "x" + side + " grid");
-        }
-        int size = 256;
-        BufferedImage out = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
+        PatchEffects.Grid grid = effects.finest();
+        int rows = grid.rows();
+        int columns = grid.columns();
+        double[] change = grid.change();
+        int width = 256;
+        int height = (int) Math.max(16, Math.min(1024, Math.round(width * (double) image.getHeight() / image.getWidth())));
+        BufferedImage out = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = out.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_NEAREST_NEIGHBOR);
-        g.drawImage(image, 0, 0, size, size, null);
+        g.drawImage(image, 0, 0, width, height, null);
         double largest = 1e-12;
         for (double c : change) {
             largest = Math.max(largest, Math.abs(c));
         }
-        double cell = size / (double) side;
+        double cellWidth = width / (double) columns;
+        double cellHeight = height / (double) rows;
         for (int p = 0; p < change.length; p++) {
             double strength = Math.abs(change[p]) / largest;
             Color tint = change[p] < 0 ? new Color(220, 30, 30, (int) (200 * strength)) : new Color(30, 80, 220, (int) (200 * strength));
-            int x = (int) Math.round(p % side * cell);
-            int y = (int) Math.round(p / side * cell);
-            int w = (int) Math.round((p % side + 1) * cell) - x;
-            int h = (int) Math.round((p / side + 1) * cell) - y;
+            int column = p % columns;
+            int row = p / columns;
+            int x = (int) Math.round(column * cellWidth);
+            int y = (int) Math.round(row * cellHeight);
+            int w = (int) Math.round((column + 1) * cellWidth) - x;
+            int h = (int) Math.round((row + 1) * cellHeight) - y;
             g.setColor(tint);
             g.fillRect(x, y, w, h);
             g.setColor(new Color(255, 255, 255, 90));

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
@@ -51,6 +53,17 @@ class DemoCommandTest {
         assertTrue(html.contains(String.format("answers %.1f%% of the evaluation questions", 100 * accuracy)), "the accuracy sentence");
         Table flow = Table.read().csv(out.resolve("flow/summary.csv").toFile());
         assertTrue(html.contains(">" + flow.stringColumn("pair").get(0).replace(">", "&gt;") + "<"), "the flow summary table");
+
+        // the flow section measures the margin in windows of half the depth, says why, and shows effects one can read
+        JsonObject flowManifest = JsonParser.parseString(Files.readString(out.resolve("flow/manifest.json"))).getAsJsonObject();
+        assertEquals("margin", flowManifest.getAsJsonObject("flow_options").get("metric").getAsString().toLowerCase(java.util.Locale.ROOT));
+        assertEquals(3, flowManifest.get("window_size").getAsInt(), "half of the tiny model's 6 layers");
+        double probability = evaluation.where(evaluation.booleanColumn("correct").isTrue()).doubleColumn("probability").mean();
+        assertTrue(html.contains(DemoCommand.whyMetricAndWindow(probability, 3, 6).replace("&", "&amp;")),
+                "the sentence on why this metric and window");
+        assertTrue(html.contains("Why this metric and window: the model gives its correct answers a mean probability of 0.9"), html);
+        double strongest = flow.doubleColumn("strongest_relative_change").min();
+        assertTrue(strongest < -0.05, "the strongest cut moves the margin by more than 5%: " + strongest);
     }
 
     private static int count(String text, String part) {

@@ -44,7 +44,7 @@ class FamilyDownstreamTest {
         SafeTensors fixtures = SafeTensors.open(dir.resolve("ablations.safetensors"));
         Prompt ids = Prompt.ofIds(model, fixtures.read("input_ids", manager).toLongArray(), image);
         // call the last 2 suffix tokens the role tokens
-        return new Prompt(ids.inputIds(), ids.layout(), 2, null);
+        return new Prompt(ids.inputIds(), ids.layout(), 2, null, ids.patchTokens());
     }
 
     @ParameterizedTest
@@ -71,13 +71,23 @@ class FamilyDownstreamTest {
                     }
                 }
                 assertArrayEquals(expected.stream().mapToInt(Integer::intValue).toArray(), object);
-                int[] background = prompt.positions(TokenGroup.IMAGE_BACKGROUND);
-                for (int newline : new int[] {28, 37, 46, 55}) {
-                    assertTrue(IntStream.of(background).anyMatch(p -> p == newline), "newline " + newline + " is background");
+                // the newline tokens (the 9th cell of each row) are neither object nor background
+                int[] newlines = {16 + 8, 16 + 17, 16 + 26, 16 + 35};
+                assertArrayEquals(newlines, IntStream.of(prompt.positions(TokenGroup.IMAGE_OTHER)).map(p -> p - start).toArray());
+                int[] background = IntStream.of(prompt.positions(TokenGroup.IMAGE_BACKGROUND)).map(p -> p - start).toArray();
+                for (int newline : newlines) {
+                    assertTrue(IntStream.of(background).noneMatch(p -> p == newline), "newline " + newline + " is not background");
                 }
+                assertEquals(8 + 16, background.length, "the 8 base and 16 tile cells off the object");
+                // the random control draws from picture tokens only
+                assertTrue(IntStream.of(prompt.positions(TokenGroup.IMAGE_RANDOM)).map(p -> p - start)
+                        .noneMatch(p -> IntStream.of(newlines).anyMatch(n -> n == p)));
             }
-            assertEquals(prompt.layout().imageLength(),
-                    prompt.positions(TokenGroup.IMAGE_OBJECT).length + prompt.positions(TokenGroup.IMAGE_BACKGROUND).length);
+            if (name.startsWith("qwen")) {
+                assertEquals(0, prompt.positions(TokenGroup.IMAGE_OTHER).length, "every merged token shows the picture");
+            }
+            assertEquals(prompt.layout().imageLength(), prompt.positions(TokenGroup.IMAGE_OBJECT).length
+                    + prompt.positions(TokenGroup.IMAGE_BACKGROUND).length + prompt.positions(TokenGroup.IMAGE_OTHER).length);
         }
     }
 
