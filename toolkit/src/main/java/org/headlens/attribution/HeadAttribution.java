@@ -176,43 +176,139 @@ public final class HeadAttribution {
         long start = System.nanoTime();
         List<SampleAttribution> measured = new ArrayList<>();
         List<SampleCurves> curves = new ArrayList<>();
-        // the mean-image baseline, and so every measurement, depends on the whole list of samples
-        String baselineContext = options.baseline() instanceof Baseline.MeanImage
-                ? String.join("\n", samples.stream().map(Sample::id).toList()) : "";
         try (NDManager manager = model.newScope(); Prepared prepared = new Prepared(prefixMemory)) {
             Baseline baseline = baseline(samples, manager);
             Progress progress = new Progress("attribute", samples.size(), log, 2);
             for (Sample sample : samples) {
-                ResultFolder.SampleFile file = ResultFolder.SampleFile.of("samples", sample.id(), sample.image()).dependingOn(baselineContext);
-                measured.add(ResultFolder.readOrCompute(folder, file, SampleAttribution.class,
+                measured.add(ResultFolder.readOrCompute(folder, measurementFile(sample, samples), SampleAttribution.class,
                         () -> prepared.keepAfter(sample.id(), engine -> measure(sample, engine), prepare(sample, baseline))));
                 progress.step(sample.id() + " (masks, held-out, single heads)");
             }
-            List<SampleAttribution> kept = measured.stream().filter(s -> s.correct() || !options.dropIncorrect()).toList();
-            if (kept.isEmpty()) {
-                throw new HeadlensException("the model answers none of the " + samples.size()
-                        + " samples correctly; keep incorrect samples (--keep-incorrect) to attribute anyway");
-            }
-            List<Ranking> rankings = Ranking.fromMeans(kept);
-            // curves follow the rankings, which are means over the samples kept: a run extended by more samples redoes them
-            StringBuilder curveContext = new StringBuilder(baselineContext);
-            for (Ranking ranking : rankings) {
-                curveContext.append('\n').append(ranking.name()).append(java.util.Arrays.toString(ranking.order()));
-            }
+            List<Ranking> rankings = rankings(measured);
             Map<String, Sample> byId = new HashMap<>();
             samples.forEach(e -> byId.put(e.id(), e));
+            List<SampleAttribution> kept = measured.stream().filter(this::isKept).toList();
             Progress curveProgress = new Progress("attribute curves", kept.size(), log, 2);
             for (SampleAttribution sample : kept) {
                 Sample entry = byId.get(sample.id());
-                ResultFolder.SampleFile file = ResultFolder.SampleFile.of("curves", entry.id(), entry.image())
-                        .dependingOn(curveContext.toString());
-                curves.add(ResultFolder.readOrCompute(folder, file, SampleCurves.class,
+                curves.add(ResultFolder.readOrCompute(folder, curvesFile(entry, samples, rankings), SampleCurves.class,
                         () -> prepared.use(entry.id(), engine -> curves(entry, engine, rankings), () -> prepare(entry, baseline))));
                 curveProgress.step(sample.id());
             }
             return new AttributionResult(Heads.of(model.config()), options, measured,
                     rankings, curves, (System.nanoTime() - start) / 1e9);
         }
+    }
+
+    /*
+     * A run in pieces, for engines that send each sample to another process (e.g. one Spark task a
+     * sample): the pieces name the same files and compute the same values as run, so both give the
+     * same tables.
+     */
+
+    /**
+     * Measures one sample into a run's folder, unless it holds the measurement already (the first
+     * half of {@link #run} for one sample).
+     *
+     * @param folder the run's folder (e.g. from {@link ResultFolder#join})
+     * @param sample the sample
+     * @param samples every sample of the run, in order (the mean-image baseline depends on them)
+     * @param baseline {@link #baseline} of those samples
+     * @return the measurement
+     */
+    public SampleAttribution measureInto(ResultFolder folder, Sample sample, List<Sample> samples, Baseline baseline) {
+        return ResultFolder.readOrCompute(folder, measurementFile(sample, samples), SampleAttribution.class, () -> measure(sample, baseline));
+    }
+
+    /**
+     * Measures one sample's curves into a run's folder, unless it holds them already (the second
+     * half of {@link #run} for one sample that {@link #isKept}).
+     *
+     * @param folder the run's folder
+     * @param sample the sample
+     * @param samples every sample of the run, in order
+     * @param rankings {@link #rankings} of the run's measurements
+     * @param baseline {@link #baseline} of the samples
+     * @return the curves
+     */
+    public SampleCurves curvesInto(ResultFolder folder, Sample sample, List<Sample> samples,
+            List<Ranking> rankings, Baseline baseline) {
+        return ResultFolder.readOrCompute(folder, curvesFile(sample, samples, rankings), SampleCurves.class,
+                () -> curves(sample, baseline, rankings));
+    }
+
+    /**
+     * @param folder the run's folder
+     * @param samples every sample of the run, in order
+     * @return their measurements as saved in the folder
+     */
+    public List<SampleAttribution> savedMeasurements(ResultFolder folder, List<Sample> samples) {
+        return samples.stream().map(sample -> ResultFolder.readOrCompute(folder, measurementFile(sample, samples), SampleAttribution.class,
+                () -> missing(folder, "measurement", sample))).toList();
+    }
+
+    /**
+     * The result of a run whose every sample was measured into {@code folder} by
+     * {@link #measureInto} and {@link #curvesInto}: the same value {@link #run} returns.
+     *
+     * @param folder the run's folder
+     * @param samples every sample of the run, in order
+     * @param seconds wall time of the run
+     * @return the result
+     */
+    public AttributionResult savedResult(ResultFolder folder, List<Sample> samples, double seconds) {
+        List<SampleAttribution> measured = savedMeasurements(folder, samples);
+        List<Ranking> rankings = rankings(measured);
+        Map<String, SampleAttribution> byId = new HashMap<>();
+        measured.forEach(m -> byId.put(m.id(), m));
+        List<SampleCurves> curves = samples.stream().filter(e -> isKept(byId.get(e.id())))
+                .map(e -> ResultFolder.readOrCompute(folder, curvesFile(e, samples, rankings), SampleCurves.class,
+                        () -> missing(folder, "curves", e))).toList();
+        return new AttributionResult(Heads.of(model.config()), options, measured, rankings, curves, seconds);
+    }
+
+    private static <T> T missing(ResultFolder folder, String what, Sample sample) {
+        throw new HeadlensException(folder.root() + ": holds no " + what + " of sample " + sample.id()
+                + ", though its task finished; the folder must be one every worker writes to and the driver reads");
+    }
+
+    /**
+     * @param sample a measured sample
+     * @return whether it enters the rankings, curves and aggregates (correct, or incorrect ones kept)
+     */
+    public boolean isKept(SampleAttribution sample) {
+        return sample.correct() || !options.dropIncorrect();
+    }
+
+    /**
+     * @param measured every sample's measurement
+     * @return the rankings the curves evaluate, from means over the samples kept
+     */
+    public List<Ranking> rankings(List<SampleAttribution> measured) {
+        List<SampleAttribution> kept = measured.stream().filter(this::isKept).toList();
+        if (kept.isEmpty()) {
+            throw new HeadlensException("the model answers none of the " + measured.size()
+                    + " samples correctly; keep incorrect samples (--keep-incorrect) to attribute anyway");
+        }
+        return Ranking.fromMeans(kept);
+    }
+
+    /** Where a sample's measurement is saved; the mean-image baseline makes it depend on every sample of the run. */
+    private ResultFolder.SampleFile measurementFile(Sample sample, List<Sample> samples) {
+        return ResultFolder.SampleFile.of("samples", sample.id(), sample.image()).dependingOn(baselineContext(samples));
+    }
+
+    /** Where a sample's curves are saved: they follow the rankings, so a run extended by more samples redoes them. */
+    private ResultFolder.SampleFile curvesFile(Sample sample, List<Sample> samples, List<Ranking> rankings) {
+        StringBuilder context = new StringBuilder(baselineContext(samples));
+        for (Ranking ranking : rankings) {
+            context.append('\n').append(ranking.name()).append(java.util.Arrays.toString(ranking.order()));
+        }
+        return ResultFolder.SampleFile.of("curves", sample.id(), sample.image()).dependingOn(context.toString());
+    }
+
+    private String baselineContext(List<Sample> samples) {
+        return options.baseline() instanceof Baseline.MeanImage ? String.join("\n", samples.stream().map(Sample::id).toList()) : "";
     }
 
     /**
@@ -423,8 +519,14 @@ public final class HeadAttribution {
         return mass;
     }
 
-    /** The options' baseline, with the mean image of the run computed from its samples. */
-    private Baseline baseline(List<Sample> samples, NDManager manager) {
+    /**
+     * The options' baseline, with the mean image of the run computed from its samples.
+     *
+     * @param samples every sample of the run
+     * @param manager owns the mean image, when there is one
+     * @return what ablated heads see
+     */
+    public Baseline baseline(List<Sample> samples, NDManager manager) {
         if (!(options.baseline() instanceof Baseline.MeanImage)) {
             return options.baseline();
         }

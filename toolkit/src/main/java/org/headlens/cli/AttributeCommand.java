@@ -5,6 +5,9 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonPrimitive;
 import com.google.gson.JsonSerializer;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import org.headlens.attribution.SampleAttribution;
+import org.headlens.data.Sample;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
@@ -31,7 +34,7 @@ final class AttributeCommand implements Main.Command {
 
     @Override
     public List<Options.Option> options() {
-        List<Options.Option> list = new java.util.ArrayList<>(List.of(Options.MODEL, Options.OUT, Options.SAMPLES,
+        List<Options.Option> list = new java.util.ArrayList<>(List.of(Options.MODEL, Options.DTYPE, Options.COMPUTE, Options.OUT, Options.SAMPLES,
                 Options.Option.integer("masks", "random masks per sample the fit is made on", 2, 1_000_000).byDefault(DEFAULTS.masks()),
                 Options.Option.integer("held-out", "further masks on which the fit is checked", 2, 1_000_000).byDefault(DEFAULTS.heldOutMasks()),
                 Options.Option.number("alpha", "probability that a mask ablates a head", 0, true, 1, true).byDefault(DEFAULTS.alpha()),
@@ -50,24 +53,16 @@ final class AttributeCommand implements Main.Command {
                         .byDefault(HeadAttribution.DEFAULT_SEMANTIC),
                 Options.Option.text("appearance", "LABEL", "the grouping compared as appearance (a label column; without it only"
                         + " same versus other semantic group is compared)").byDefault(HeadAttribution.DEFAULT_APPEARANCE),
-                Options.FIRST_TOKEN, Options.PROMPT));
+                Options.FIRST_TOKEN, Options.PROMPT, Options.SPARK));
         list.addAll(1, Options.DATA_OPTIONS);
         return list;
     }
 
-    static String[] labels(Metric[] metrics) {
-        return Arrays.stream(metrics).map(Metric::label).toArray(String[]::new);
-    }
-
-    @Override
-    public int run(Options options, PrintStream out) {
+    /** @return the attribution options the command line gives */
+    static AttributionOptions attributionOptions(Options options) {
         String regression = options.string("regression", null);
-        if (regression.equals("ols") && options.given("lambda")) {
-            throw new HeadlensException("--lambda is the penalty of ridge and lasso; ordinary least squares (--regression ols) has none");
-        }
-        RunInputs inputs = RunInputs.read(options);
         double lambda = options.number("lambda", 0);
-        AttributionOptions attributionOptions = DEFAULTS.withMasks(options.integer("masks", 0))
+        return DEFAULTS.withMasks(options.integer("masks", 0))
                 .withHeldOutMasks(options.integer("held-out", 0))
                 .withAlpha(options.number("alpha", 0))
                 .withSeed(options.integer("seed", 0))
@@ -81,9 +76,26 @@ final class AttributeCommand implements Main.Command {
                 .withDropIncorrect(!options.flag("keep-incorrect"))
                 .withCurvePoints(options.integer("curve-points", 0))
                 .withTopK(options.integer("top-k", 0));
+    }
+
+    static String[] labels(Metric[] metrics) {
+        return Arrays.stream(metrics).map(Metric::label).toArray(String[]::new);
+    }
+
+    @Override
+    public int run(Options options, PrintStream out) {
+        String regression = options.string("regression", null);
+        if (regression.equals("ols") && options.given("lambda")) {
+            throw new HeadlensException("--lambda is the penalty of ridge and lasso; ordinary least squares (--regression ols) has none");
+        }
+        RunInputs inputs = RunInputs.read(options);
+        AttributionOptions attributionOptions = attributionOptions(options);
         AttributionResult result;
-        try (Lvlm model = Lvlm.load(inputs.model())) {
-            result = write(model, inputs, attributionOptions, inputs.manifest("attribute", options), out);
+        // the engine first: a missing Spark module is told before minutes of loading a model
+        try (Distributed engine = options.given("spark") ? Distributed.open(options.string("spark", null), "headlens attribute") : null;
+                Lvlm model = Lvlm.load(inputs.model(), Options.loadOptions(options))) {
+            JsonObject manifest = inputs.manifest("attribute", options);
+            result = write(model, inputs, attributionOptions, manifest, out, engine == null ? null : new Tasks(engine, options));
         }
         Map<String, Double> areas = result.faithfulnessAreas();
         out.println();
@@ -109,17 +121,26 @@ final class AttributeCommand implements Main.Command {
      * @return the result
      */
     static AttributionResult write(Lvlm model, RunInputs inputs, AttributionOptions attributionOptions, JsonObject manifest, PrintStream out) {
+        return write(model, inputs, attributionOptions, manifest, out, null);
+    }
+
+    /**
+     * As {@link #write(Lvlm, RunInputs, AttributionOptions, JsonObject, PrintStream)}, with every
+     * sample's work done as a task of {@code tasks} when it is given.
+     */
+    static AttributionResult write(Lvlm model, RunInputs inputs, AttributionOptions attributionOptions, JsonObject manifest, PrintStream out,
+            Tasks tasks) {
         manifest.add("attribution_options", Manifest.options(attributionOptions));
         JsonObject identity = Manifest.identity(manifest, "attribution_options");
         ResultFolder.check(inputs.out(), identity);
         if (!inputs.dataSummary().isEmpty()) {
             out.println(inputs.dataSummary());
         }
-        HeadAttribution attribution = HeadAttribution.of(model).options(attributionOptions).prompt(inputs.prompt()).progress(out)
-                .firstToken(inputs.firstToken()).groupings(inputs.semantic(), inputs.appearance());
+        HeadAttribution attribution = attribution(model, inputs, attributionOptions, out);
         attribution.check(inputs.samples());
         try (ResultFolder folder = ResultFolder.claim(inputs.out(), identity)) {
-            AttributionResult result = attribution.run(inputs.samples(), folder);
+            AttributionResult result = tasks == null ? attribution.run(inputs.samples(), folder)
+                    : tasks.run(model, attribution, inputs, identity, folder, manifest);
             folder.writeCsv("samples", result.samples());
             folder.writeCsv("heads", result.heads());
             folder.writeCsv("per_sample_heads", result.perSampleHeads());
@@ -134,6 +155,82 @@ final class AttributeCommand implements Main.Command {
             Manifest.finish(manifest, result.seconds());
             folder.writeJson("manifest.json", manifest);
             return result;
+        }
+    }
+
+    /**
+     * The attribution the inputs and options describe, made the same way by the command and by
+     * each worker of a distributed run, so both measure alike.
+     *
+     * @param out where progress goes, or null for none
+     */
+    static HeadAttribution attribution(Lvlm model, RunInputs inputs, AttributionOptions attributionOptions, PrintStream out) {
+        return HeadAttribution.of(model).options(attributionOptions).prompt(inputs.prompt()).progress(out)
+                .firstToken(inputs.firstToken()).groupings(inputs.semantic(), inputs.appearance());
+    }
+
+    /**
+     * The distributed path: every sample's measurement, then every kept sample's curves, as one
+     * task each, written into the folder through the same per-sample methods {@link HeadAttribution#run}
+     * uses; the driver then reads the folder.
+     */
+    static final class Tasks {
+        private final Distributed engine;
+        private final Options options;
+
+        Tasks(Distributed engine, Options options) {
+            this.engine = engine;
+            this.options = options;
+        }
+
+        AttributionResult run(Lvlm model, HeadAttribution attribution, RunInputs inputs, JsonObject identity, ResultFolder folder, JsonObject manifest) {
+            long start = System.nanoTime();
+            String[] arguments = Workers.arguments(options, inputs, Map.of());
+            String id = identity.toString();
+            List<String> ids = inputs.samples().stream().map(Sample::id).toList();
+            List<String> samples = Workers.describe(inputs.samples());
+            try (Workers.Loan loan = Workers.lend(model)) {
+                engine.run("attribute", ids, new Measure(arguments, id, null, samples));
+                List<SampleAttribution> measured = attribution.savedMeasurements(folder, inputs.samples());
+                List<Ranking> rankings = attribution.rankings(measured);
+                List<String> kept = measured.stream().filter(attribution::isKept).map(SampleAttribution::id).toList();
+                engine.run("attribute curves", kept, new Measure(arguments, id, RANKINGS.toJson(rankings), samples));
+                manifest.add("spark", engine.describe());
+                return attribution.savedResult(folder, inputs.samples(), (System.nanoTime() - start) / 1e9);
+            }
+        }
+    }
+
+    private static final Gson RANKINGS = new Gson();
+
+    /**
+     * One sample's measurement (rankings null) or curves (rankings given), in the worker that runs it.
+     *
+     * @param arguments the command's options for a worker ({@link Workers#arguments})
+     * @param identity the run's identity, as the claimed folder's {@code run.json} holds it
+     * @param rankings the rankings as JSON, for the curves; null for the measurement
+     * @param samples {@link Workers#describe} of the driver's samples, which the worker's reading must equal
+     */
+    record Measure(String[] arguments, String identity, String rankings, List<String> samples) implements Distributed.Task {
+        @Override
+        public void run(String sampleId) {
+            AttributeCommand command = new AttributeCommand();
+            Options options = Options.parse("attribute", command.options(), arguments, Map.of());
+            RunInputs inputs = Workers.inputs(arguments, options, samples);
+            Sample sample = Workers.sample(inputs, sampleId);
+            Workers.withModel(inputs, Options.loadOptions(options), model -> {
+                HeadAttribution attribution = attribution(model, inputs, attributionOptions(options), null);
+                Baseline baseline = Workers.baseline(model, attribution.options().baseline().label(), inputs.samples(),
+                        scope -> attribution.baseline(inputs.samples(), scope));
+                try (ResultFolder folder = ResultFolder.join(inputs.out(), JsonParser.parseString(identity).getAsJsonObject())) {
+                    if (rankings == null) {
+                        attribution.measureInto(folder, sample, inputs.samples(), baseline);
+                    } else {
+                        List<Ranking> parsed = Arrays.asList(RANKINGS.fromJson(rankings, Ranking[].class));
+                        attribution.curvesInto(folder, sample, inputs.samples(), parsed, baseline);
+                    }
+                }
+            });
         }
     }
 }

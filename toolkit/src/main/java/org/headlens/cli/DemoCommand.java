@@ -44,7 +44,7 @@ final class DemoCommand implements Main.Command {
         return List.of(Options.OUT.byDefault("out/demo").optional(),
                 Options.Option.integer("samples", "attribute and trace the first N samples", 1, 1_000_000).byDefault(64),
                 Options.Option.integer("masks", "random masks per sample of the head attribution", 2, 1_000_000).byDefault(128),
-                Options.MODEL, Options.DATA);
+                Options.MODEL, Options.DTYPE, Options.COMPUTE, Options.DATA);
     }
 
     @Override
@@ -70,7 +70,7 @@ final class DemoCommand implements Main.Command {
         identity.add("flow_options", Manifest.options(flowOptions));
         ResultFolder.check(outDir, identity);
         // one model for every step: a real checkpoint takes longer to load than the tiny model's whole demo
-        try (Lvlm model = Lvlm.load(modelDir)) {
+        try (Lvlm model = Lvlm.load(modelDir, Options.loadOptions(options))) {
             HeadAttribution.of(model).options(attributionOptions).check(samples);
             FlowTracer.of(model).options(flowOptions).check(samples);
             try (ResultFolder root = ResultFolder.claim(outDir, identity)) {

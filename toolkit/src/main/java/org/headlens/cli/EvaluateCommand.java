@@ -19,7 +19,7 @@ final class EvaluateCommand implements Main.Command {
 
     @Override
     public List<Options.Option> options() {
-        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL));
+        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL, Options.DTYPE, Options.COMPUTE));
         list.addAll(Options.DATA_OPTIONS);
         list.addAll(List.of(Options.SAMPLES, Options.FIRST_TOKEN, Options.PROMPT,
                 Options.Option.path("out", "DIR", "also write samples.csv (per sample: image, expected, the model's answer, its logit and"
@@ -38,7 +38,7 @@ final class EvaluateCommand implements Main.Command {
         out.println(inputs.dataSummary());
         long start = System.nanoTime();
         Accuracy accuracy;
-        try (Lvlm model = Lvlm.load(inputs.model())) {
+        try (Lvlm model = Lvlm.load(inputs.model(), Options.loadOptions(options))) {
             accuracy = Accuracy.measure(model, inputs.samples(), inputs.prompt(), inputs.firstToken());
         }
         List<Table> tables = new ArrayList<>(List.of(accuracy.byClass()));

@@ -3,6 +3,7 @@ package org.headlens.cli;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -24,22 +25,33 @@ import org.headlens.HeadlensException;
  */
 final class InstallKernelCommand implements Main.Command {
     static final String KERNEL_JAR = "rapaio-jupyter-kernel-3.0.1.jar";
+    static final String LAUNCHER_JAR = "headlens-rapaio-launcher.jar";
     private static final int MINIMUM_JAVA = 21;
 
     @Override
     public String summary() {
-        return "install a Jupyter kernel named java (rapaio, on Java 21+)";
+        return "install a Jupyter kernel: java (rapaio, on Java 21+), or --kernel kotlin";
     }
 
     @Override
     public java.util.List<Options.Option> options() {
-        return java.util.List.of(Options.Option.path("java", "PATH", "the java (21 or newer) to run the kernel (default the newest found)"),
+        return java.util.List.of(Options.Option.choice("kernel", "java: rapaio's Java kernel; kotlin: JetBrains' Kotlin kernel (KotlinKernel)",
+                        "java", "kotlin").byDefault("java"),
+                Options.Option.path("java", "PATH", "the java to run the kernel (default: for java the newest 21+ found, for kotlin this one)"),
                 Options.Option.text("name", "NAME", "kernel name").matching("[A-Za-z0-9._-]+", "letters, digits, '.', '_' and '-'").byDefault("java"),
                 Options.Option.path("kernels", "DIR", "Jupyter's kernels folder (default the user's)"));
     }
 
     @Override
     public int run(Options options, PrintStream out) {
+        if (options.string("kernel", "java").equals("kotlin")) {
+            String name = options.given("name") ? options.string("name", "kotlin") : "kotlin";
+            Path folder = options.path("kernels", defaultKernelsFolder().toString()).resolve(name);
+            Path java = KotlinKernel.install(Path.of(System.getProperty("headlens.home", ".")),
+                    options.given("java") ? options.path("java", null) : null, folder);
+            out.printf("install-kernel: kernel=%s (Kotlin %s) java=%s folder=%s%n", name, KotlinKernel.VERSION, java, folder.toAbsolutePath());
+            return 0;
+        }
         Path jar = Path.of(System.getProperty("headlens.home", ".")).resolve("toolkit/target/kernel").resolve(KERNEL_JAR);
         if (!Files.isRegularFile(jar)) {
             throw new HeadlensException(jar + ": not found; build the toolkit first (mvn -q -DskipTests package), which fetches it");
@@ -55,10 +67,13 @@ final class InstallKernelCommand implements Main.Command {
         try {
             Files.createDirectories(folder);
             Files.copy(jar, folder.resolve(KERNEL_JAR), StandardCopyOption.REPLACE_EXISTING);
+            // rapaio's own MainApp loses about one start in three to races (RapaioLauncher says which)
+            writeLauncherJar(folder.resolve(LAUNCHER_JAR));
             JsonArray argv = new JsonArray();
             argv.add(java.toString());
-            argv.add("-jar");
-            argv.add(folder.resolve(KERNEL_JAR).toAbsolutePath().toString());
+            argv.add("-cp");
+            argv.add(folder.resolve(KERNEL_JAR).toAbsolutePath() + File.pathSeparator + folder.resolve(LAUNCHER_JAR).toAbsolutePath());
+            argv.add(RapaioLauncher.class.getName());
             argv.add("{connection_file}");
             JsonObject env = new JsonObject();
             env.addProperty("RJK_CLASSPATH", "");
@@ -78,6 +93,28 @@ final class InstallKernelCommand implements Main.Command {
         }
         out.printf("install-kernel: kernel=%s java=%s folder=%s%n", name, java, folder.toAbsolutePath());
         return 0;
+    }
+
+    /**
+     * A jar with {@link RapaioLauncher} alone: the kernel's class path must not hold the rest of
+     * the toolkit, or it would shadow the notebook class path's relocated copy.
+     */
+    static void writeLauncherJar(Path target) throws IOException {
+        java.util.jar.Manifest manifest = new java.util.jar.Manifest();
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        try (java.util.jar.JarOutputStream jar = new java.util.jar.JarOutputStream(Files.newOutputStream(target), manifest)) {
+            for (Class<?> type : List.of(RapaioLauncher.class, RapaioLauncher.HandlersAfterConnect.class)) {
+                String entry = type.getName().replace('.', '/') + ".class";
+                try (java.io.InputStream in = InstallKernelCommand.class.getClassLoader().getResourceAsStream(entry)) {
+                    if (in == null) {
+                        throw new IOException(entry + " is missing from the toolkit's classes");
+                    }
+                    jar.putNextEntry(new java.util.jar.JarEntry(entry));
+                    in.transferTo(jar);
+                    jar.closeEntry();
+                }
+            }
+        }
     }
 
     /** Jupyter's per-user data folder, as jupyter_core computes it on Linux and macOS. */

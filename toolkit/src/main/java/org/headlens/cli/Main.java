@@ -37,6 +37,7 @@ public final class Main {
         commands.put("train-tiny", new TrainTinyCommand());
         commands.put("evaluate", new EvaluateCommand());
         commands.put("make-dataset", new MakeDatasetCommand());
+        commands.put("make-model", new MakeModelCommand());
         commands.put("attribute", new AttributeCommand());
         commands.put("trace", new TraceCommand());
         commands.put("install-kernel", new InstallKernelCommand());

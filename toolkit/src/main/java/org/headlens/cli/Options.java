@@ -189,6 +189,12 @@ final class Options {
 
     /** Options every analysis command reading a model and a dataset takes. */
     static final Option MODEL = Option.path("model", "DIR", "model folder (Hugging Face layout); default the embedded tiny model");
+    static final Option DTYPE = Option.choice("dtype", "type the weights are held in: float32 (default; 4 bytes a parameter), float16"
+            + " (2 bytes: a 7B model in 14 GB) or float64; a float16 or bfloat16 checkpoint is converted tensor by tensor",
+            "float32", "float16", "float64");
+    static final Option COMPUTE = Option.choice("compute", "type of the arithmetic (default the --dtype): --dtype float16 --compute"
+            + " float32 widens each float16 weight exactly to float32 for its step only, about 10x faster than float16 arithmetic"
+            + " on CPUs at float16's memory", "float32", "float16", "float64");
     static final Option DATA = Option.path("data", "PATH", "a COCO instances .json, a CSV manifest (image,answer[,mask],labels...), a folder of"
             + " class folders (DIR/<answer>/<image>) or a tiny-shapes folder with labels.csv; default the embedded evaluation split");
     static final Option IMAGES = Option.path("images", "DIR", "COCO: the folder of the pictures; default the folder of the .json file");
@@ -205,6 +211,8 @@ final class Options {
     static final Option OUT = Option.path("out", "DIR", "result folder: new, empty, or one this same run claimed").mandatory();
     static final Option SAMPLES = Option.integer("samples", "analyse the first N samples of the dataset; default all", 1, 1_000_000);
     static final Option PROMPT = Option.text("prompt", "TEXT", "the question, with the image placeholder; default the object question");
+    static final Option SPARK = Option.text("spark", "MASTER", "run every sample as an Apache Spark task, e.g. local[2] or spark://host:7077"
+            + " (needs the headlens-spark module)");
 
     private final String command;
     private final Map<String, Option> declared = new LinkedHashMap<>();
@@ -331,6 +339,27 @@ final class Options {
         return values.getOrDefault(name, option.defaultValue());
     }
 
+    /**
+     * @param options parsed options of a command that declares {@link #DTYPE} and {@link #COMPUTE}
+     * @return how to load the model they describe
+     */
+    static org.headlens.model.Lvlm.LoadOptions loadOptions(Options options) {
+        ai.djl.ndarray.types.DataType storage = dataType(options.string("dtype", "float32"));
+        ai.djl.ndarray.types.DataType compute = options.given("compute") ? dataType(options.string("compute", "float32")) : storage;
+        return org.headlens.model.Lvlm.LoadOptions.of(storage, compute);
+    }
+
+    private static ai.djl.ndarray.types.DataType dataType(String name) {
+        switch (name) {
+            case "float16":
+                return ai.djl.ndarray.types.DataType.FLOAT16;
+            case "float64":
+                return ai.djl.ndarray.types.DataType.FLOAT64;
+            default:
+                return ai.djl.ndarray.types.DataType.FLOAT32;
+        }
+    }
+
     /** @return whether the option was given */
     /** @return whether the command takes the option {@code name} */
     boolean declares(String name) {
@@ -371,6 +400,27 @@ final class Options {
     /** @return the usage line of a command's options, e.g. {@code --out DIR [--samples N]} */
     static String synopsis(List<Option> options) {
         return options.stream().map(o -> o.required() ? o.synopsis() : "[" + o.synopsis() + "]").collect(Collectors.joining(" "));
+    }
+
+    /**
+     * The options as arguments again (each as {@code --name=value}, paths made absolute), for
+     * another process, in another working folder, to parse the same way.
+     *
+     * @param replaced values that replace the given ones (null: leave the option out)
+     * @return the arguments
+     */
+    String[] arguments(Map<String, String> replaced) {
+        Map<String, String> all = new LinkedHashMap<>(values);
+        all.putAll(replaced);
+        List<String> arguments = new ArrayList<>();
+        all.forEach((name, value) -> {
+            if (value != null) {
+                Kind kind = declared.get(name).kind();
+                String text = kind == Kind.PATH ? Path.of(value).toAbsolutePath().normalize().toString() : value;
+                arguments.add(kind == Kind.FLAG ? "--" + name : "--" + name + "=" + text);
+            }
+        });
+        return arguments.toArray(String[]::new);
     }
 
     @Override

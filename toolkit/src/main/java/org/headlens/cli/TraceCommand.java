@@ -2,6 +2,9 @@ package org.headlens.cli;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.util.HashMap;
+import org.headlens.data.Sample;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +35,7 @@ final class TraceCommand implements Main.Command {
 
     @Override
     public List<Options.Option> options() {
-        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL, Options.OUT, Options.SAMPLES,
+        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL, Options.DTYPE, Options.COMPUTE, Options.OUT, Options.SAMPLES,
                 Options.Option.integer("window", "consecutive layers cut at once (default a quarter of the layers)", 1, 100_000),
                 Options.Option.text("pairs", "LIST", "flows to cut, e.g. question->final,image_object->suffix_text (default the paper's seven)"),
                 Options.Option.number("threshold", "covered fraction from which a patch is object", 0, true, 1, false)
@@ -43,24 +46,22 @@ final class TraceCommand implements Main.Command {
                 Options.Option.path("top-heads", "FILE", "cut only in the top --top-k heads of an attribution's heads.csv"),
                 Options.Option.integer("top-k", "how many heads of --top-heads", 1, 1_000_000).byDefault(10),
                 Options.Option.flag("keep-incorrect", "also trace samples the model answers wrongly"),
-                Options.FIRST_TOKEN, Options.PROMPT));
+                Options.FIRST_TOKEN, Options.PROMPT, Options.SPARK));
         list.addAll(1, Options.DATA_OPTIONS);
         return list;
     }
 
     @Override
     public int run(Options options, PrintStream out) {
-        String pairs = options.string("pairs", null);
-        FlowOptions flowOptions = DEFAULTS.withWindowSize(options.integer("window", DEFAULTS.windowSize()))
-                .withPairs(pairs == null ? DEFAULTS.pairs() : Arrays.stream(pairs.split(",")).map(FlowPair::parse).toList())
-                .withObjectThreshold(options.number("threshold", 0))
-                .withMetric(Metric.parse(options.string("metric", null)))
-                .withHeads(heads(options))
-                .withDropIncorrect(!options.flag("keep-incorrect"));
+        FlowOptions flowOptions = flowOptions(options);
         RunInputs inputs = RunInputs.read(options);
         FlowResult result;
-        try (Lvlm model = Lvlm.load(inputs.model())) {
-            result = write(model, inputs, flowOptions, inputs.manifest("trace", options), out);
+        // the engine first: a missing Spark module is told before minutes of loading a model
+        try (Distributed engine = options.given("spark") ? Distributed.open(options.string("spark", null), "headlens trace") : null;
+                Lvlm model = Lvlm.load(inputs.model(), Options.loadOptions(options))) {
+            result = write(model, inputs, flowOptions, inputs.manifest("trace", options), out, engine == null ? null
+                    : (tracer, identity, folder, manifest) -> distributed(engine, model, options, flowOptions, tracer, inputs, identity, folder,
+                            manifest));
         }
         Table summary = result.summary();
         String strongest = result.strongest();
@@ -79,13 +80,85 @@ final class TraceCommand implements Main.Command {
      * @return the result
      */
     static FlowResult write(Lvlm model, RunInputs inputs, FlowOptions flowOptions, JsonObject manifest, PrintStream out) {
+        return write(model, inputs, flowOptions, manifest, out, null);
+    }
+
+    /** The per-sample work done elsewhere (e.g. on Spark), into the claimed folder. */
+    interface Elsewhere {
+        FlowResult run(FlowTracer tracer, JsonObject identity, ResultFolder folder, JsonObject manifest);
+    }
+
+    /** @return the flow options the command line gives */
+    static FlowOptions flowOptions(Options options) {
+        String pairs = options.string("pairs", null);
+        return DEFAULTS.withWindowSize(options.integer("window", DEFAULTS.windowSize()))
+                .withPairs(pairs == null ? DEFAULTS.pairs() : Arrays.stream(pairs.split(",")).map(FlowPair::parse).toList())
+                .withObjectThreshold(options.number("threshold", 0))
+                .withMetric(Metric.parse(options.string("metric", null)))
+                .withHeads(heads(options))
+                .withDropIncorrect(!options.flag("keep-incorrect"));
+    }
+
+    /** Every sample traced as a task of {@code engine}; the driver then reads the folder. */
+    private static FlowResult distributed(Distributed engine, Lvlm model, Options options, FlowOptions flowOptions, FlowTracer tracer,
+            RunInputs inputs, JsonObject identity, ResultFolder folder, JsonObject manifest) {
+        long start = System.nanoTime();
+        // heads from --top-heads are read here once: a worker need not see that file
+        Map<String, String> replaced = new HashMap<>();
+        replaced.put("top-heads", null);
+        replaced.put("top-k", null);
+        replaced.put("heads", flowOptions.heads().isEmpty() ? null
+                : String.join(",", flowOptions.heads().stream().map(Head::toString).toList()));
+        String[] arguments = Workers.arguments(options, inputs, replaced);
+        try (Workers.Loan loan = Workers.lend(model)) {
+            engine.run("trace", inputs.samples().stream().map(Sample::id).toList(),
+                    new Trace(arguments, identity.toString(), Workers.describe(inputs.samples())));
+        }
+        manifest.add("spark", engine.describe());
+        return tracer.savedResult(folder, inputs.samples(), (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * The tracer the inputs and options describe, made the same way by the command and by each
+     * worker of a distributed run, so both trace alike.
+     *
+     * @param out where progress goes, or null for none
+     */
+    static FlowTracer tracer(Lvlm model, RunInputs inputs, FlowOptions flowOptions, PrintStream out) {
+        return FlowTracer.of(model).options(flowOptions).prompt(inputs.prompt()).progress(out).firstToken(inputs.firstToken());
+    }
+
+    /**
+     * One sample's trace, in the worker that runs it.
+     *
+     * @param arguments the command's options for a worker ({@link Workers#arguments})
+     * @param identity the run's identity, as the claimed folder's {@code run.json} holds it
+     * @param samples {@link Workers#describe} of the driver's samples, which the worker's reading must equal
+     */
+    record Trace(String[] arguments, String identity, List<String> samples) implements Distributed.Task {
+        @Override
+        public void run(String sampleId) {
+            Options options = Options.parse("trace", new TraceCommand().options(), arguments, Map.of());
+            RunInputs inputs = Workers.inputs(arguments, options, samples);
+            Sample sample = Workers.sample(inputs, sampleId);
+            Workers.withModel(inputs, Options.loadOptions(options), model -> {
+                FlowTracer tracer = tracer(model, inputs, flowOptions(options), null);
+                try (ResultFolder folder = ResultFolder.join(inputs.out(), JsonParser.parseString(identity).getAsJsonObject())) {
+                    tracer.traceInto(folder, sample);
+                }
+            });
+        }
+    }
+
+    /** As {@link #write(Lvlm, RunInputs, FlowOptions, JsonObject, PrintStream)}, the samples traced {@code elsewhere} when given. */
+    static FlowResult write(Lvlm model, RunInputs inputs, FlowOptions flowOptions, JsonObject manifest, PrintStream out, Elsewhere elsewhere) {
         manifest.add("flow_options", Manifest.options(flowOptions));
         JsonObject identity = Manifest.identity(manifest, "flow_options");
         ResultFolder.check(inputs.out(), identity);
         if (!inputs.dataSummary().isEmpty()) {
             out.println(inputs.dataSummary());
         }
-        FlowTracer tracer = FlowTracer.of(model).options(flowOptions).prompt(inputs.prompt()).progress(out).firstToken(inputs.firstToken());
+        FlowTracer tracer = tracer(model, inputs, flowOptions, out);
         tracer.check(inputs.samples());
         Map<String, Integer> skipped = tracer.skippedWithoutMask(inputs.samples());
         if (!skipped.isEmpty()) {
@@ -93,7 +166,7 @@ final class TraceCommand implements Main.Command {
                     + " so these pairs are skipped for them: " + String.join(", ", skipped.keySet()));
         }
         try (ResultFolder folder = ResultFolder.claim(inputs.out(), identity)) {
-            FlowResult result = tracer.run(inputs.samples(), folder);
+            FlowResult result = elsewhere == null ? tracer.run(inputs.samples(), folder) : elsewhere.run(tracer, identity, folder, manifest);
             folder.writeCsv("samples", result.samples());
             folder.writeCsv("knockouts", result.knockouts());
             folder.writeCsv("curves", result.curves());

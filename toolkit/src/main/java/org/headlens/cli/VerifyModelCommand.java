@@ -16,6 +16,7 @@ final class VerifyModelCommand implements Main.Command {
     @Override
     public List<Options.Option> options() {
         return List.of(Options.Option.path("model", "DIR", "model folder (Hugging Face layout)").mandatory(),
+                Options.DTYPE, Options.COMPUTE,
                 Options.Option.path("fixtures", "DIR", "folder with fixtures.safetensors (default the model folder)"),
                 Options.Option.number("tolerance", "largest absolute difference that passes", 0, false, 1e6, false).byDefault(1e-4));
     }
@@ -25,7 +26,7 @@ final class VerifyModelCommand implements Main.Command {
         Path modelDir = options.path("model", null);
         Path fixtureDir = options.path("fixtures", modelDir.toString());
         double tolerance = options.number("tolerance", 1e-4);
-        try (Lvlm model = Lvlm.load(modelDir)) {
+        try (Lvlm model = Lvlm.load(modelDir, Options.loadOptions(options))) {
             out.println("model: " + model);
             List<ReferenceCheck.Row> rows = new java.util.ArrayList<>(ReferenceCheck.compare(model, fixtureDir));
             rows.addAll(ReferenceCheck.compareAblations(model, fixtureDir));

@@ -152,12 +152,44 @@ public final class FlowTracer {
         List<SampleFlow> traced = new ArrayList<>();
         Progress progress = new Progress("trace", samples.size(), log, 2);
         for (Sample sample : samples) {
-            ResultFolder.SampleFile file = ResultFolder.SampleFile.of("flow", sample.id(), sample.image());
-            traced.add(ResultFolder.readOrCompute(folder, file, SampleFlow.class, () -> trace(sample)));
+            traced.add(ResultFolder.readOrCompute(folder, flowFile(sample), SampleFlow.class, () -> trace(sample)));
             progress.step(sample.id());
         }
         int layers = model.config().text().layers();
         return new FlowResult(options, options.windowSize(layers), traced, (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * Traces one sample into a run's folder, unless it holds the trace already: {@link #run} for
+     * one sample, for engines that send each sample to another process (e.g. a Spark task).
+     *
+     * @param folder the run's folder (e.g. from {@link ResultFolder#join})
+     * @param sample the sample
+     * @return its trace
+     */
+    public SampleFlow traceInto(ResultFolder folder, Sample sample) {
+        return ResultFolder.readOrCompute(folder, flowFile(sample), SampleFlow.class, () -> trace(sample));
+    }
+
+    /**
+     * The result of a run whose every sample was traced into {@code folder} by {@link #traceInto}:
+     * the same value {@link #run} returns.
+     *
+     * @param folder the run's folder
+     * @param samples every sample of the run, in order
+     * @param seconds wall time of the run
+     * @return the result
+     */
+    public FlowResult savedResult(ResultFolder folder, List<Sample> samples, double seconds) {
+        List<SampleFlow> traced = samples.stream().map(sample -> ResultFolder.readOrCompute(folder, flowFile(sample), SampleFlow.class, () -> {
+            throw new HeadlensException(folder.root() + ": holds no trace of sample " + sample.id()
+                    + ", though its task finished; the folder must be one every worker writes to and the driver reads");
+        })).toList();
+        return new FlowResult(options, options.windowSize(model.config().text().layers()), traced, seconds);
+    }
+
+    private static ResultFolder.SampleFile flowFile(Sample sample) {
+        return ResultFolder.SampleFile.of("flow", sample.id(), sample.image());
     }
 
     /**

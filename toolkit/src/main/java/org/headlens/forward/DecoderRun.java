@@ -87,31 +87,111 @@ final class DecoderRun {
         }
         Rope rope = Rope.of(hidden.getManager(), decoder.config(), positions, model.computeType());
         List<List<Block>> produced = pass.keepKeysValues() ? new ArrayList<>() : null;
-        for (DecoderLayer layer : decoder.layers()) {
-            int l = layer.index();
-            hidden = site(Site.residualPre(l), hidden);
-            DecoderLayer.QueryKeyValue qkv = layer.queryKeyValue(hidden, rope);
-            NDArray query = site(Site.query(l), qkv.query());
-            NDArray key = site(Site.key(l), qkv.key());
-            NDArray value = site(Site.value(l), qkv.value());
-            List<Block> current = split(layer.perQueryHead(key), layer.perQueryHead(value));
-            if (produced != null) {
-                produced.add(current);
+        List<DecoderLayer> layers = decoder.layers();
+        int rows = edits.rows();
+        for (int l = pass.startLayer(); l < layers.size(); l++) {
+            DecoderLayer layer = layers.get(l);
+            boolean shared = hidden.getShape().get(0) == 1 && rows > 1;
+            if (shared && !(shortcuts() && edits.onlyImageSwapsIn(l))) {
+                hidden = hidden.repeat(0, rows);
+                shared = false;
             }
-            List<Block> blocks = new ArrayList<>();
-            if (pass.prefix() != null) {
-                blocks.addAll(pass.prefix().blocks(l));
-            }
-            blocks.addAll(current);
-            NDArray perHead = site(Site.headOutput(l), attend(query, blocks, l));
-            NDArray attention = site(Site.attentionOutput(l), layer.outputProjection(perHead));
-            hidden = hidden.add(attention);
-            NDArray mlp = site(Site.mlpOutput(l), layer.mlp(hidden));
-            hidden = site(Site.residualPost(l), hidden.add(mlp));
+            // the last layer's other positions feed nothing but keys and values, computed before the attention
+            int offset = l == layers.size() - 1 && finalOnly() && !edits.editsActivationsIn(l) ? pass.queries() - 1 : 0;
+            hidden = shared ? sharedLayer(layer, hidden, rope, offset) : layer(layer, hidden, rope, offset, produced);
         }
         NDArray last = pass.logits() == Pass.Logits.FINAL ? hidden.get(new NDIndex(":, -1:, :")) : hidden;
         NDArray normed = site(Site.finalNorm(), decoder.finalNorm(last));
-        return new Output(decoder.logits(normed), recorder, produced);
+        NDArray logits = decoder.logits(normed);
+        if (logits.getShape().get(0) == 1 && rows > 1) {
+            logits = logits.repeat(0, rows); // no layer ran: every row is the clean run
+        }
+        return new Output(logits, recorder, produced);
+    }
+
+    /** @return true if the pass may skip work whose result cannot change (nothing is captured or kept) */
+    private boolean shortcuts() {
+        return pass.shortcuts() && pass.capture().isEmpty() && !pass.keepKeysValues();
+    }
+
+    /** @return true if only the final position's output is needed from the last layer */
+    private boolean finalOnly() {
+        return shortcuts() && pass.logits() == Pass.Logits.FINAL;
+    }
+
+    /**
+     * One decoder layer on the batch, computing the queries from {@code offset} on (keys and
+     * values of every position).
+     */
+    private NDArray layer(DecoderLayer layer, NDArray hidden, Rope rope, int offset, List<List<Block>> produced) {
+        int l = layer.index();
+        hidden = site(Site.residualPre(l), hidden);
+        DecoderLayer.QueryKeyValue qkv = layer.queryKeyValue(hidden, rope);
+        NDArray query = site(Site.query(l), qkv.query());
+        NDArray key = site(Site.key(l), qkv.key());
+        NDArray value = site(Site.value(l), qkv.value());
+        List<Block> current = split(layer.perQueryHead(key), layer.perQueryHead(value));
+        if (produced != null) {
+            produced.add(current);
+        }
+        List<Block> blocks = new ArrayList<>();
+        if (pass.prefix() != null) {
+            blocks.addAll(pass.prefix().blocks(l));
+        }
+        blocks.addAll(current);
+        if (offset > 0) {
+            query = query.get(new NDIndex(":, :, {}:, :", offset));
+            hidden = hidden.get(new NDIndex(":, {}:, :", offset));
+        }
+        NDArray perHead = site(Site.headOutput(l), attend(query, blocks, l, offset, edits.swaps(l)));
+        NDArray attention = site(Site.attentionOutput(l), layer.outputProjection(perHead));
+        hidden = hidden.add(attention);
+        NDArray mlp = site(Site.mlpOutput(l), layer.mlp(hidden));
+        return site(Site.residualPost(l), hidden.add(mlp));
+    }
+
+    /**
+     * One decoder layer whose input is the same for every row (batch 1 in, batch B out): the
+     * queries, keys and values, and each head's attention over the prompt's own image and over
+     * each swap source, are computed once; the rows differ only in which of these each (head,
+     * query) takes, so only the output projection and the MLP run per row. Needs a layer
+     * without score or activation edits.
+     */
+    private NDArray sharedLayer(DecoderLayer layer, NDArray hidden, Rope rope, int offset) {
+        int l = layer.index();
+        DecoderLayer.QueryKeyValue qkv = layer.queryKeyValue(hidden, rope);
+        List<Block> blocks = new ArrayList<>();
+        if (pass.prefix() != null) {
+            blocks.addAll(pass.prefix().blocks(l));
+        }
+        blocks.addAll(split(layer.perQueryHead(qkv.key()), layer.perQueryHead(qkv.value())));
+        NDArray query = qkv.query();
+        if (offset > 0) {
+            query = query.get(new NDIndex(":, :, {}:, :", offset));
+            hidden = hidden.get(new NDIndex(":, {}:, :", offset));
+        }
+        NDArray perHead = attend(query, blocks, l, offset, List.of());
+        NDArray attention;
+        List<LayerEdits.ImageSwap> swaps = edits.swaps(l);
+        if (swaps.isEmpty()) {
+            attention = layer.outputProjection(perHead);
+        } else {
+            NDArray out = perHead;
+            for (LayerEdits.ImageSwap swap : swaps) {
+                List<Block> swappedBlocks = new ArrayList<>();
+                for (Block block : blocks) {
+                    boolean image = block.start() == pass.layout().imageStart() && block.length() == pass.layout().imageLength();
+                    swappedBlocks.add(image ? swap.source().imageBlock(l) : block);
+                }
+                NDArray swapped = attend(query, swappedBlocks, l, offset, List.of());
+                NDArray select = selector(swap, offset);
+                Shape shape = new Shape(edits.rows(), perHead.getShape().get(1), perHead.getShape().get(2), perHead.getShape().get(3));
+                out = NDArrays.where(select.broadcast(shape), swapped.broadcast(shape), out.broadcast(shape));
+            }
+            attention = layer.outputProjection(out);
+        }
+        hidden = hidden.add(attention);
+        return hidden.add(layer.mlp(hidden));
     }
 
     /** The activation at a site after its edits; offered to the recorder. */
@@ -146,21 +226,23 @@ final class DecoderRun {
         return blocks;
     }
 
-    /** Attention of the query positions over every key block, with the layer's edits. */
-    private NDArray attend(NDArray query, List<Block> blocks, int l) {
+    /**
+     * Attention of the query positions {@code from + offset} onwards over every key block, with
+     * the layer's score edits and the given image swaps.
+     */
+    private NDArray attend(NDArray query, List<Block> blocks, int l, int offset, List<LayerEdits.ImageSwap> swaps) {
         double scale = 1.0 / Math.sqrt(query.getShape().get(3));
         TokenLayout layout = pass.layout();
-        List<LayerEdits.ImageSwap> swaps = edits.swaps(l);
         List<NDArray> scores = new ArrayList<>();
         int imageBlock = -1;
         for (int i = 0; i < blocks.size(); i++) {
             Block block = blocks.get(i);
-            NDArray s = mask(product(query, block.key().swapAxes(2, 3)).mul(scale), block, l);
+            NDArray s = mask(product(query, block.key().swapAxes(2, 3)).mul(scale), block, l, offset);
             if (!swaps.isEmpty() && block.start() == layout.imageStart() && block.length() == layout.imageLength()) {
                 imageBlock = i;
                 for (LayerEdits.ImageSwap swap : swaps) {
-                    NDArray other = mask(product(query, swap.source().imageBlock(l).key().swapAxes(2, 3)).mul(scale), block, l);
-                    s = NDArrays.where(swap.select().broadcast(s.getShape()), other, s);
+                    NDArray other = mask(product(query, swap.source().imageBlock(l).key().swapAxes(2, 3)).mul(scale), block, l, offset);
+                    s = NDArrays.where(selector(swap, offset).broadcast(s.getShape()), other, s);
                 }
             }
             scores.add(s);
@@ -169,15 +251,15 @@ final class DecoderRun {
         NDArray weights = all.toType(DataType.FLOAT32, false).softmax(-1).toType(query.getDataType(), false);
         weights = site(Site.attentionPattern(l), weights);
         NDArray out = null;
-        int offset = 0;
+        int keyOffset = 0;
         for (int i = 0; i < blocks.size(); i++) {
             Block block = blocks.get(i);
-            NDArray w = blocks.size() == 1 ? weights : weights.get(new NDIndex(":, :, :, {}:{}", offset, offset + block.length()));
-            offset += block.length();
+            NDArray w = blocks.size() == 1 ? weights : weights.get(new NDIndex(":, :, :, {}:{}", keyOffset, keyOffset + block.length()));
+            keyOffset += block.length();
             NDArray part = product(w, block.value());
             if (i == imageBlock) {
                 for (LayerEdits.ImageSwap swap : swaps) {
-                    part = NDArrays.where(swap.select().broadcast(part.getShape()), product(w, swap.source().imageBlock(l).value()), part);
+                    part = NDArrays.where(selector(swap, offset).broadcast(part.getShape()), product(w, swap.source().imageBlock(l).value()), part);
                 }
             }
             out = out == null ? part : out.add(part);
@@ -185,10 +267,19 @@ final class DecoderRun {
         return out;
     }
 
-    /** Adds the causal mask (where some key follows some query) and the layer's score edits to a block's scores. */
-    private NDArray mask(NDArray scores, Block block, int l) {
-        int from = pass.from();
-        int queries = pass.queries();
+    /** A swap's selector from query {@code offset} on. */
+    private static NDArray selector(LayerEdits.ImageSwap swap, int offset) {
+        NDArray select = swap.select();
+        return offset == 0 || select.getShape().get(2) == 1 ? select : select.get(new NDIndex(":, :, {}:, :", offset));
+    }
+
+    /**
+     * Adds the causal mask (where some key follows some query) and the layer's score edits to a
+     * block's scores, for the queries from {@code from + offset} on.
+     */
+    private NDArray mask(NDArray scores, Block block, int l, int offset) {
+        int from = pass.from() + offset;
+        int queries = pass.queries() - offset;
         NDArray s = scores;
         if (block.end() - 1 > from) {
             float[] causal = new float[queries * block.length()];
@@ -203,7 +294,7 @@ final class DecoderRun {
         }
         NDArray additive = edits.scoreMask(l);
         if (additive != null) {
-            s = s.add(additive.get(new NDIndex(":, :, :, {}:{}", block.start(), block.end())));
+            s = s.add(additive.get(new NDIndex(":, :, {}:, {}:{}", offset, block.start(), block.end())));
         }
         return s;
     }

@@ -78,7 +78,10 @@ public final class ForwardPass {
         try (NDScope scope = new NDScope(); NDManager work = model.newScope()) {
             ActivationCache.Recorder vision = new ActivationCache.Recorder(pass.capture(), pass.from());
             NDArray hidden;
-            if (pass.prefix() != null) {
+            if (pass.states() != null) {
+                hidden = pass.states().input(pass.startLayer()).duplicate();
+                hidden.attach(work);
+            } else if (pass.prefix() != null) {
                 hidden = model.languageModel().embed(work, Arrays.copyOfRange(layout.decoderIds(), pass.from(), pass.length()));
             } else {
                 NDArray image = layout.hasImage() ? imageEmbeddings(model, pixelValues.toType(model.computeType(), false), layout.imageGrid(), vision) : null;
@@ -88,9 +91,7 @@ public final class ForwardPass {
                     hidden = hidden.get(new NDIndex(":, :{}, :", pass.length()));
                 }
             }
-            if (edits.rows() > 1 && hidden.getShape().get(0) == 1) {
-                hidden = hidden.repeat(0, edits.rows());
-            }
+            // a batch-1 input stays batch 1 here: the decoder shares what does not differ between rows
             DecoderRun.Output output = DecoderRun.run(model, pass, hidden, edits);
             output.recorder().addAll(vision);
             NDArray logits = output.logits();

@@ -104,6 +104,21 @@ public final class LayerEdits {
      */
     public static final float BLOCKED = -1e9f;
 
+    /** @return true if {@code layer} has no score edit and no activation edit, so at most image swaps */
+    boolean onlyImageSwapsIn(int layer) {
+        return !scoreMasks.containsKey(layer) && !editsActivationsIn(layer);
+    }
+
+    /** @return true if an activation of the decoder's {@code layer} is edited */
+    boolean editsActivationsIn(int layer) {
+        for (Site site : activationEdits.keySet()) {
+            if (site.kind().inDecoder() && site.kind().perLayer() && site.layer() == layer) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     List<ImageSwap> swaps(int layer) {
         return swaps.getOrDefault(layer, List.of());
     }

@@ -7,7 +7,8 @@ import org.headlens.HeadlensException;
  * position of the queries it computes, the cached prefix that covers the positions before them,
  * where logits are needed, and which activations to keep. {@link #full} is the plain pass over
  * the whole prompt; {@link #after} runs only the text after the image on a cached prefix (the
- * fast path: edits of what the text reads never change an earlier state).
+ * fast path: edits of what the text reads never change an earlier state); {@link #resumingAt}
+ * starts such a pass at a later layer from the clean run's states.
  */
 public final class Pass {
     /** Where logits are computed. */
@@ -25,8 +26,16 @@ public final class Pass {
     private final Logits logits;
     private final Capture capture;
     private final boolean keepKeysValues;
+    private final SuffixStates states;
+    private final int startLayer;
+    private final boolean shortcuts;
 
     private Pass(TokenLayout layout, int from, int length, KeyValueCache prefix, Logits logits, Capture capture, boolean keepKeysValues) {
+        this(layout, from, length, prefix, logits, capture, keepKeysValues, null, 0, true);
+    }
+
+    private Pass(TokenLayout layout, int from, int length, KeyValueCache prefix, Logits logits, Capture capture, boolean keepKeysValues,
+            SuffixStates states, int startLayer, boolean shortcuts) {
         if (length <= from || length > layout.length()) {
             throw new HeadlensException("a pass over positions " + from + " to " + length + " does not fit a prompt of "
                     + layout.length() + " positions");
@@ -38,6 +47,9 @@ public final class Pass {
         this.logits = logits;
         this.capture = capture;
         this.keepKeysValues = keepKeysValues;
+        this.states = states;
+        this.startLayer = startLayer;
+        this.shortcuts = shortcuts;
     }
 
     /** @return the plain pass over every position of the prompt, logits at the final one, nothing kept */
@@ -53,22 +65,58 @@ public final class Pass {
 
     /** @return this pass keeping {@code capture}'s activations */
     public Pass capture(Capture value) {
-        return new Pass(layout, from, length, prefix, logits, value, keepKeysValues);
+        if (states != null && !value.isEmpty()) {
+            throw new HeadlensException("a pass resumed at layer " + startLayer + " keeps no activations; capture on a pass that starts at layer 0");
+        }
+        return new Pass(layout, from, length, prefix, logits, value, keepKeysValues, states, startLayer, shortcuts);
     }
 
     /** @return this pass computing logits at {@code value} */
     public Pass logitsAt(Logits value) {
-        return new Pass(layout, from, length, prefix, value, capture, keepKeysValues);
+        return new Pass(layout, from, length, prefix, value, capture, keepKeysValues, states, startLayer, shortcuts);
     }
 
     /** @return this pass stopping before position {@code end} */
     Pass upTo(int end) {
-        return new Pass(layout, from, end, prefix, logits, capture, keepKeysValues);
+        return new Pass(layout, from, end, prefix, logits, capture, keepKeysValues, states, startLayer, shortcuts);
     }
 
     /** @return this pass returning its keys and values, to build a {@link KeyValueCache} */
     Pass keepingKeysValues() {
-        return new Pass(layout, from, length, prefix, logits, capture, true);
+        return new Pass(layout, from, length, prefix, logits, capture, true, states, startLayer, shortcuts);
+    }
+
+    /**
+     * This fast-path pass starting at decoder layer {@code layer} from the clean run's residual
+     * stream there: exact for every batch row whose edits all lie in {@code layer} or later, since
+     * until then each row computes exactly what the clean run computed. {@code layer} may be the
+     * number of layers (no layer runs: the clean final logits).
+     *
+     * @param clean the clean run's states on this pass's prefix
+     * @param layer first layer computed
+     * @return the resumed pass (it keeps no activations)
+     */
+    public Pass resumingAt(SuffixStates clean, int layer) {
+        if (prefix == null || clean.prefix() != prefix) {
+            throw new HeadlensException("a pass resumes from the states of its own prefix cache (Pass.after(prefix))");
+        }
+        if (layer < 0 || layer > clean.layers()) {
+            throw new HeadlensException("layer " + layer + " is outside the decoder's 0 to " + clean.layers());
+        }
+        if (!capture.isEmpty()) {
+            throw new HeadlensException("a pass resumed at layer " + layer + " keeps no activations; capture on a pass that starts at layer 0");
+        }
+        return new Pass(layout, from, length, prefix, logits, capture, keepKeysValues, clean, layer, shortcuts);
+    }
+
+    /**
+     * @return this pass computing everything the plain loop computes: every layer's every query
+     *     position, and each batch row's own queries, keys and values in the first layer (the
+     *     shortcuts skip only work whose result cannot change; this is the reference they are
+     *     measured and tested against)
+     */
+    public Pass withoutShortcuts() {
+        return new Pass(layout, from, length, prefix, logits, capture, keepKeysValues, states, startLayer, false);
     }
 
     /** @return the prompt's layout */
@@ -108,5 +156,20 @@ public final class Pass {
 
     boolean keepKeysValues() {
         return keepKeysValues;
+    }
+
+    /** @return the clean states a resumed pass starts from, or null */
+    SuffixStates states() {
+        return states;
+    }
+
+    /** @return the first decoder layer computed */
+    public int startLayer() {
+        return startLayer;
+    }
+
+    /** @return true if the decoder may skip work whose result cannot change (see {@link #withoutShortcuts}) */
+    public boolean shortcuts() {
+        return shortcuts;
     }
 }

@@ -23,6 +23,7 @@ import org.headlens.forward.LayerEdits;
 import org.headlens.forward.Pass;
 import org.headlens.forward.Prompt;
 import org.headlens.forward.Site;
+import org.headlens.forward.SuffixStates;
 import org.headlens.forward.TokenLayout;
 import org.headlens.model.Lvlm;
 import org.headlens.model.ModelConfig;
@@ -59,6 +60,8 @@ public final class InterventionEngine implements AutoCloseable {
     private final KeyValueCache baseline;
     private final Map<RowEdits.Source, KeyValueCache> patched = new LinkedHashMap<>();
     private long batchBytes = DEFAULT_BATCH_BYTES;
+    private boolean shortcuts = true;
+    private SuffixStates states;
 
     private InterventionEngine(Lvlm model, Prompt prompt, NDManager manager, NDArray pixels, KeyValueCache clean, KeyValueCache baseline) {
         this.model = model;
@@ -125,9 +128,25 @@ public final class InterventionEngine implements AutoCloseable {
         return this;
     }
 
-    /** @return native memory held by the prefix caches (real image, baseline, patched images) */
+    /**
+     * Turns the fast path's shortcuts on (the default) or off. On, a batch starts at the first
+     * layer its interventions edit, from the clean run's states there (sorted so that batches
+     * share a first layer); the layer where rows start computes queries, keys, values and each
+     * head's attention once for the whole batch; and the last layer computes the final position
+     * only. Each gives the same numbers as computing everything (within float rounding); off is
+     * the plain fast path, for comparison.
+     *
+     * @param value true to skip work whose result cannot change
+     * @return this
+     */
+    public InterventionEngine shortcuts(boolean value) {
+        shortcuts = value;
+        return this;
+    }
+
+    /** @return native memory held by the prefix caches (real image, baseline, patched images) and the clean states */
     public long prefixBytes() {
-        long bytes = clean.bytes() + baseline.bytes();
+        long bytes = clean.bytes() + baseline.bytes() + (states == null ? 0 : states.bytes());
         for (KeyValueCache cache : patched.values()) {
             bytes += cache.bytes();
         }
@@ -152,7 +171,15 @@ public final class InterventionEngine implements AutoCloseable {
         // per row and layer: score blocks (real, baseline, selected, softmax) and MLP activations
         long perRow = 4L * (6L * text.heads() * queries * keys + 4L * queries * text.intermediateSize()
                 + 12L * queries * text.hiddenSize());
-        return (int) Math.max(1, Math.min(512, batchBytes / Math.max(1, perRow)));
+        long rows = batchBytes / Math.max(1, perRow);
+        if (batchBytes == DEFAULT_BATCH_BYTES) {
+            // wide models: every batch streams each weight matrix from memory once, which only
+            // pays off with enough rows (at 7B widths 64 MB is 3 masks, 72 rows per product);
+            // at least 256 rows while a batch stays under 1 GB
+            long forReuse = Math.min((256 + queries - 1) / queries, (1L << 30) / Math.max(1, perRow));
+            rows = Math.max(rows, forReuse);
+        }
+        return (int) Math.max(1, Math.min(512, rows));
     }
 
     /**
@@ -168,6 +195,10 @@ public final class InterventionEngine implements AutoCloseable {
         List<Integer> full = new ArrayList<>();
         for (int i = 0; i < rows.size(); i++) {
             (rows.get(i).needsFullPass() ? full : fast).add(i);
+        }
+        if (shortcuts) {
+            // grouped by first edited layer, so that a batch resumes as late as its rows allow
+            fast.sort(java.util.Comparator.comparingInt(i -> rows.get(i).firstLayer()));
         }
         runInBatches(rows, fast, batchSize(), true, out);
         runInBatches(rows, full, batchSize(), false, out);
@@ -242,7 +273,7 @@ public final class InterventionEngine implements AutoCloseable {
             List<Integer> chosen = indices.subList(start, Math.min(indices.size(), start + batch));
             List<RowEdits> batchRows = chosen.stream().map(rows::get).toList();
             try (NDManager work = model.newScope()) {
-                Pass pass = fast ? Pass.after(clean) : Pass.full(prompt.layout());
+                Pass pass = fast ? fastPass(batchRows) : Pass.full(prompt.layout()).withoutShortcuts();
                 try (ForwardResult result = ForwardPass.run(model, pass, fast ? null : pixels, layerEdits(batchRows, pass, work))) {
                     float[] flat = result.logits().toType(DataType.FLOAT32, false).toFloatArray();
                     for (int r = 0; r < chosen.size(); r++) {
@@ -251,6 +282,18 @@ public final class InterventionEngine implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** The fast-path pass of a batch: resumed at the first layer any of its rows edits, when shortcuts are on. */
+    private Pass fastPass(List<RowEdits> batchRows) {
+        if (!shortcuts) {
+            return Pass.after(clean).withoutShortcuts();
+        }
+        int first = batchRows.stream().mapToInt(RowEdits::firstLayer).min().orElse(0);
+        if (states == null) {
+            states = SuffixStates.of(model, clean);
+        }
+        return Pass.after(clean).resumingAt(states, first);
     }
 
     /** Compiles the rows of a batch into per-layer edits for {@code pass}; tensors go to {@code work}. */
@@ -380,6 +423,9 @@ public final class InterventionEngine implements AutoCloseable {
 
     @Override
     public void close() {
+        if (states != null) {
+            states.close();
+        }
         patched.values().forEach(KeyValueCache::close);
         baseline.close();
         clean.close();

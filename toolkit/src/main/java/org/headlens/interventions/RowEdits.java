@@ -146,6 +146,24 @@ public final class RowEdits {
         return false;
     }
 
+    /**
+     * @return the first decoder layer this row edits (the number of layers when it edits none):
+     *     before it, the row computes exactly what the clean run computes
+     */
+    int firstLayer() {
+        int first = heads.layers();
+        for (Head head : swaps.keySet()) {
+            first = Math.min(first, head.layer());
+        }
+        for (Cut cut : cuts) {
+            first = Math.min(first, cut.layer());
+        }
+        for (Site site : activationEdits.keySet()) {
+            first = Math.min(first, site.layer());
+        }
+        return first;
+    }
+
     Map<Head, Source> swaps() {
         return swaps;
     }

@@ -15,9 +15,11 @@ public final class LanguageModel {
     private final List<DecoderLayer> layers;
     private final NDArray finalNorm;
     private final NDArray head;
+    private final ai.djl.ndarray.types.DataType computeType;
 
-    LanguageModel(ModelConfig.TextConfig config, Weights weights) {
+    LanguageModel(ModelConfig.TextConfig config, Weights weights, ai.djl.ndarray.types.DataType computeType) {
         this.config = config;
+        this.computeType = computeType;
         long d = config.hiddenSize();
         long vocab = config.vocabSize();
         embedding = weights.get("language_model.model.embed_tokens.weight", vocab, d);
@@ -64,6 +66,12 @@ public final class LanguageModel {
         NDArray ids = manager.create(tokenIds);
         NDArray rows = embedding.get(new NDIndex("{}", ids));
         rows.attach(manager);
+        if (rows.getDataType() != computeType) {
+            // weights stored narrower than the computation: only the looked-up rows are widened
+            NDArray widened = rows.toType(computeType, false);
+            rows.close();
+            rows = widened;
+        }
         return rows.expandDims(0);
     }
 

@@ -196,7 +196,12 @@ final class LlavaNextFamily implements Family {
             NDArray map = own.get(new NDIndex("1:")).reshape(g.tileRows(), g.tileColumns(), patches, patches, hidden)
                     .transpose(0, 2, 1, 3, 4).reshape((long) g.tileRows() * patches, (long) g.tileColumns() * patches, hidden);
             NDArray kept = map.get(new NDIndex("{}:{}, {}:{}", g.keptRowStart(), g.keptRowEnd(), g.keptColumnStart(), g.keptColumnEnd()));
-            NDArray newlines = newline.toType(kept.getDataType(), false).reshape(1, 1, hidden).broadcast(new Shape(g.rows(), 1, hidden));
+            // the reshaped view belongs to the image's scope, not to the manager of the weights
+            NDArray typed = Ops.like(newline, kept);
+            NDArray row = typed.reshape(1, 1, hidden);
+            row.attach(kept.getManager());
+            Ops.release(typed, newline);
+            NDArray newlines = row.broadcast(new Shape(g.rows(), 1, hidden));
             NDArray rows = NDArrays.concat(new NDList(kept, newlines), 1).reshape(-1, hidden);
             images.add(NDArrays.concat(new NDList(base, rows), 0).expandDims(0));
         }

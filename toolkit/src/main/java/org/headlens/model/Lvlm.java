@@ -33,6 +33,7 @@ public final class Lvlm implements AutoCloseable {
     private final NDManager manager;
     private final Weights weights;
     private final DataType computeType;
+    private final DataType storageType;
     private final VisionTower visionTower;
     private final Projector projector;
     private final LanguageModel languageModel;
@@ -43,30 +44,65 @@ public final class Lvlm implements AutoCloseable {
     /**
      * How to load a model.
      *
-     * @param computeType floating type of weights and activations (float32 default; float16
-     *     halves memory; bfloat16 checkpoints are widened to the compute type on load)
+     * @param computeType floating type of activations and arithmetic (float32 default; float16
+     *     halves memory but is about 10x slower on CPUs; bfloat16 checkpoints are widened on load)
      * @param device where the weights live (CPU default)
+     * @param storageType floating type the weights are held in; narrower than
+     *     {@code computeType} (float16 storage, float32 compute) keeps a float16 checkpoint at its
+     *     own size in memory and widens each weight exactly to float32 only for the step that uses it
      */
-    public record LoadOptions(DataType computeType, Device device) {
+    public record LoadOptions(DataType computeType, Device device, DataType storageType) {
+        /**
+         * Weights held and computed in one type.
+         *
+         * @param computeType type of weights and activations
+         * @param device where the weights live
+         */
+        public LoadOptions(DataType computeType, Device device) {
+            this(computeType, device, computeType);
+        }
+
         /** float32 on the CPU. */
         public static LoadOptions defaults() {
             return new LoadOptions(DataType.FLOAT32, Device.cpu());
         }
 
-        /** @return these options with another compute type */
+        /**
+         * Weights held in one type and computed in another, on the CPU.
+         *
+         * @param storage type the weights are held in (e.g. float16)
+         * @param compute type of activations and arithmetic (e.g. float32)
+         * @return the options
+         */
+        public static LoadOptions of(DataType storage, DataType compute) {
+            return new LoadOptions(compute, Device.cpu(), storage);
+        }
+
+        /** @return these options with weights held and computed in {@code type} */
         public LoadOptions withComputeType(DataType type) {
-            return new LoadOptions(type, device);
+            return new LoadOptions(type, device, type);
+        }
+
+        /** @return these options with weights held in {@code type}, computed as before */
+        public LoadOptions withStorageType(DataType type) {
+            return new LoadOptions(computeType, device, type);
+        }
+
+        /** @return true if weights are widened to the compute type step by step */
+        public boolean widens() {
+            return storageType != computeType;
         }
     }
 
-    private Lvlm(Path folder, ModelConfig config, NDManager manager, Weights weights, DataType computeType,
+    private Lvlm(Path folder, ModelConfig config, NDManager manager, Weights weights, DataType computeType, DataType storageType,
             ImageProcessor imageProcessor, HuggingFaceTokenizer tokenizer) {
         this.folder = folder;
         this.config = config;
         this.manager = manager;
         this.weights = weights;
         this.computeType = computeType;
-        this.languageModel = new LanguageModel(config.text(), weights);
+        this.storageType = storageType;
+        this.languageModel = new LanguageModel(config.text(), weights, computeType);
         this.tokenizer = tokenizer;
         if (config.family().equals("qwen2_vl")) {
             this.visionTower = null;
@@ -102,22 +138,40 @@ public final class Lvlm implements AutoCloseable {
     public static Lvlm load(Path folder, LoadOptions options) {
         offlineUnlessTold();
         DataType type = options.computeType();
-        if (type != DataType.FLOAT32 && type != DataType.FLOAT16 && type != DataType.FLOAT64) {
-            // bfloat16 weights are read (widened exactly to float32); DJL 0.36's PyTorch engine
-            // aborts the process on bfloat16 arrays, so they cannot be the compute type.
-            throw new HeadlensException("compute type " + type + " is not supported; use float32 (default), float16 or float64");
+        DataType storage = options.storageType();
+        for (DataType t : new DataType[] {type, storage}) {
+            if (t != DataType.FLOAT32 && t != DataType.FLOAT16 && t != DataType.FLOAT64) {
+                // bfloat16 weights are read (widened exactly to float32); DJL 0.36's PyTorch engine
+                // aborts the process on bfloat16 arrays, so they cannot be held or computed in it.
+                throw new HeadlensException("compute type " + t + " is not supported; use float32 (default), float16 or float64");
+            }
+        }
+        if (storage.getNumOfBytes() > type.getNumOfBytes()) {
+            throw new HeadlensException("weights held in " + storage + " cannot be computed in the narrower " + type
+                    + "; compute in " + storage + " or wider");
         }
         ModelConfig config = ModelConfig.read(folder);
         ImageProcessor processor = config.family().equals("qwen2_vl") ? null : ImageProcessor.read(folder, config.vision());
         NDManager manager = NDManager.newBaseManager(options.device(), "PyTorch");
         try {
-            Weights weights = Weights.load(folder, manager, type);
+            Weights weights = Weights.load(folder, manager, storage, type);
             HuggingFaceTokenizer tokenizer = loadTokenizer(folder);
-            return new Lvlm(folder, config, manager, weights, type, processor, tokenizer);
+            return new Lvlm(folder, config, manager, weights, type, storage, processor, tokenizer);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
         }
+    }
+
+    /**
+     * Loads a model folder on the CPU with its weights held and computed in one type.
+     *
+     * @param folder folder with config.json and safetensors weights
+     * @param type float32, float16 or float64
+     * @return the model
+     */
+    public static Lvlm load(Path folder, DataType type) {
+        return load(folder, LoadOptions.defaults().withComputeType(type));
     }
 
     /**
@@ -144,7 +198,20 @@ public final class Lvlm implements AutoCloseable {
         NDManager manager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
         Weights weights = Weights.random(manager, seed);
         ImageProcessor processor = ImageProcessor.read(Path.of("(random model)"), config.vision());
-        return new Lvlm(weights.folder(), config, manager, weights, DataType.FLOAT32, processor, null);
+        return new Lvlm(weights.folder(), config, manager, weights, DataType.FLOAT32, DataType.FLOAT32, processor, null);
+    }
+
+    /**
+     * Builds the model's graph on weights that exist only as names and shapes
+     * ({@link Weights#declared}), to check a checkpoint layout without its data.
+     *
+     * @param config the architecture
+     * @param weights declared weights
+     * @return the model; its weights are placeholders, so it computes nothing meaningful
+     */
+    static Lvlm assemble(ModelConfig config, Weights weights) {
+        ImageProcessor processor = config.family().equals("qwen2_vl") ? null : ImageProcessor.read(weights.folder(), config.vision());
+        return new Lvlm(weights.folder(), config, weights.manager(), weights, DataType.FLOAT32, DataType.FLOAT32, processor, null);
     }
 
     /**
@@ -168,7 +235,7 @@ public final class Lvlm implements AutoCloseable {
         try (NDManager created = manager.newSubManager()) {
             for (VisionTower.UnusedParameter unused : VisionTower.unusedParameters(config.vision())) {
                 if (!tensors.containsKey(unused.name())) {
-                    tensors.put(unused.name(), created.full(new Shape(unused.shape()), unused.value(), computeType));
+                    tensors.put(unused.name(), created.full(new Shape(unused.shape()), unused.value(), storageType));
                 }
             }
             SafeTensors.write(folder.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
@@ -258,9 +325,14 @@ public final class Lvlm implements AutoCloseable {
         return config;
     }
 
-    /** @return the floating type of weights and activations */
+    /** @return the floating type of activations and arithmetic */
     public DataType computeType() {
         return computeType;
+    }
+
+    /** @return the floating type the weights are held in (narrower than {@link #computeType} when widened per step) */
+    public DataType storageType() {
+        return storageType;
     }
 
     /** @return the vision tower (LLaVA-1.5; other families keep theirs in {@link #family()}) */
@@ -395,6 +467,7 @@ public final class Lvlm implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Lvlm[" + folder + ": " + config.describe() + ", " + computeType + "]";
+        return "Lvlm[" + folder + ": " + config.describe() + ", " + (storageType == computeType ? computeType.toString()
+                : storageType + " weights computed in " + computeType) + "]";
     }
 }

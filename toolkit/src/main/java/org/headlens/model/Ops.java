@@ -33,7 +33,44 @@ public final class Ops {
      * @return (..., out)
      */
     public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
-        return bias == null ? Linear.linear(x, weight).singletonOrThrow() : Linear.linear(x, weight, bias).singletonOrThrow();
+        NDArray w = like(weight, x);
+        NDArray b = bias == null ? null : like(bias, x);
+        try {
+            return b == null ? Linear.linear(x, w).singletonOrThrow() : Linear.linear(x, w, b).singletonOrThrow();
+        } finally {
+            release(w, weight);
+            release(b, bias);
+        }
+    }
+
+    /**
+     * A weight in the floating type of an activation: the weight itself when the types agree,
+     * otherwise a converted copy that the caller must {@link #release} as soon as it is used.
+     * A model whose weights are stored in float16 but computed in float32 widens each weight
+     * here, one at a time, so that at most one widened copy exists at once; widening float16 to
+     * float32 is exact, so the result equals that of a model loaded in float32.
+     *
+     * @param weight a parameter of the model
+     * @param activation the array it is combined with
+     * @return the weight in the activation's type
+     */
+    public static NDArray like(NDArray weight, NDArray activation) {
+        if (weight.getDataType() == activation.getDataType()) {
+            return weight;
+        }
+        return weight.toType(activation.getDataType(), false);
+    }
+
+    /**
+     * Frees what {@link #like} returned, unless it is the weight itself.
+     *
+     * @param used the array {@link #like} returned (or null)
+     * @param weight the weight it was made from
+     */
+    public static void release(NDArray used, NDArray weight) {
+        if (used != null && used != weight) {
+            used.close();
+        }
     }
 
     /**
@@ -46,8 +83,15 @@ public final class Ops {
      * @return normalised x
      */
     public static NDArray layerNorm(NDArray x, NDArray weight, NDArray bias, double eps) {
-        return LayerNorm.layerNorm(x, new Shape(x.getShape().getShape()[x.getShape().dimension() - 1]), weight, bias, (float) eps)
-                .singletonOrThrow();
+        NDArray w = like(weight, x);
+        NDArray b = like(bias, x);
+        try {
+            return LayerNorm.layerNorm(x, new Shape(x.getShape().getShape()[x.getShape().dimension() - 1]), w, b, (float) eps)
+                    .singletonOrThrow();
+        } finally {
+            release(w, weight);
+            release(b, bias);
+        }
     }
 
     /**
@@ -63,7 +107,12 @@ public final class Ops {
         NDArray x32 = x.toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
         NDArray variance = x32.square().mean(new int[] {-1}, true);
         NDArray normed = x32.div(variance.add(eps).sqrt());
-        return normed.toType(x.getDataType(), false).mul(weight);
+        NDArray w = like(weight, x);
+        try {
+            return normed.toType(x.getDataType(), false).mul(w);
+        } finally {
+            release(w, weight);
+        }
     }
 
     /**

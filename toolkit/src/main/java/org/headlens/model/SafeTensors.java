@@ -35,11 +35,22 @@ import org.headlens.HeadlensException;
  */
 public final class SafeTensors {
     /**
-     * Bytes of the file read at once. 64 MB keeps the number of native calls small (Qwen2-7B's
-     * 1 GB embedding table is 17 pieces) and the temporary direct buffers far below the JVM's
-     * direct-memory limit.
+     * Bytes of the file read at once. 16 MB keeps the number of native calls small (Qwen2-7B's
+     * 1 GB embedding table is 68 pieces) and the staging buffers (16 MB, and 32 MB more to widen
+     * bfloat16) far below the JVM's direct-memory limit; when even that is refused, pieces
+     * shrink down to {@link #MIN_CHUNK_BYTES}.
      */
-    static final long CHUNK_BYTES = 64L * 1024 * 1024;
+    static final long CHUNK_BYTES = 16L * 1024 * 1024;
+
+    /** The smallest piece tried when the JVM refuses direct memory for larger ones. */
+    static final long MIN_CHUNK_BYTES = 256L * 1024;
+
+    /**
+     * Direct buffers of this thread, reused from tensor to tensor: a direct buffer's memory is
+     * returned only when the garbage collector finds it, so one new buffer per tensor could
+     * exhaust a small direct-memory limit between collections.
+     */
+    private static final ThreadLocal<ByteBuffer[]> STAGING = ThreadLocal.withInitial(() -> new ByteBuffer[2]);
 
     /** Headers above this are refused: real checkpoints have headers of a few hundred KB. */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
@@ -323,6 +334,32 @@ public final class SafeTensors {
      * one small buffer that is copied into a PyTorch-allocated array avoids both limits.
      */
     NDArray read(String name, NDManager manager, DataType floatType, long chunkBytes) {
+        try {
+            return readInPieces(name, manager, floatType, chunkBytes);
+        } catch (OutOfMemoryError e) {
+            // the JVM's direct-memory limit (-XX:MaxDirectMemorySize) refused the staging buffers
+            ByteBuffer[] cached = STAGING.get();
+            cached[0] = null;
+            cached[1] = null;
+            if (chunkBytes / 4 >= MIN_CHUNK_BYTES) {
+                return read(name, manager, floatType, chunkBytes / 4);
+            }
+            throw new HeadlensException(file + ": cannot read tensor " + quote(name) + ": the JVM refuses even "
+                    + chunkBytes + " bytes of direct memory (" + firstLine(e.getMessage()) + "); raise -XX:MaxDirectMemorySize");
+        }
+    }
+
+    /** A direct buffer of at least {@code bytes}, reused by this thread. */
+    private static ByteBuffer staging(int slot, int bytes) {
+        ByteBuffer[] cached = STAGING.get();
+        if (cached[slot] == null || cached[slot].capacity() < bytes) {
+            cached[slot] = null;
+            cached[slot] = ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        return cached[slot].clear();
+    }
+
+    private NDArray readInPieces(String name, NDManager manager, DataType floatType, long chunkBytes) {
         Entry entry = entries.get(name);
         if (entry == null) {
             throw new HeadlensException(file + ": no tensor named " + quote(name));
@@ -336,8 +373,8 @@ public final class SafeTensors {
         int stagingBytes = (int) Math.min(elements, perChunk) * elementSize;
         NDArray flat = null;
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer staging = ByteBuffer.allocateDirect(Math.max(stagingBytes, 1)).order(ByteOrder.LITTLE_ENDIAN);
-            ByteBuffer widened = bfloat16 ? ByteBuffer.allocateDirect(Math.max(2 * stagingBytes, 1)).order(ByteOrder.LITTLE_ENDIAN) : null;
+            ByteBuffer staging = staging(0, Math.max(stagingBytes, 1));
+            ByteBuffer widened = bfloat16 ? staging(1, Math.max(2 * stagingBytes, 1)) : null;
             if (elements <= perChunk) {
                 // one piece: copied once out of the buffer, into memory PyTorch owns
                 ByteBuffer data = readPiece(channel, entry, 0, elements, staging, widened);
@@ -368,7 +405,7 @@ public final class SafeTensors {
                 flat.close();
             }
             throw new HeadlensException(file + ": cannot read tensor " + quote(name) + " (" + e.getMessage() + ")", e);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             if (flat != null) {
                 flat.close();
             }

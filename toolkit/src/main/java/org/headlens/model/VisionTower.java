@@ -135,13 +135,25 @@ public final class VisionTower {
         long batch = pixels.getShape().get(0);
         long d = config.hiddenSize();
         Shape stride = new Shape(config.patchSize(), config.patchSize());
-        NDArray patches = Conv2d.conv2d(pixels, patchWeight, patchBias, stride).singletonOrThrow();
+        NDArray kernel = Ops.like(patchWeight, pixels);
+        NDArray kernelBias = patchBias == null ? null : Ops.like(patchBias, pixels);
+        NDArray patches;
+        try {
+            patches = Conv2d.conv2d(pixels, kernel, kernelBias, stride).singletonOrThrow();
+        } finally {
+            Ops.release(kernel, patchWeight);
+            Ops.release(kernelBias, patchBias);
+        }
         NDArray tokens = patches.reshape(batch, d, -1).swapAxes(1, 2);
         if (config.isClip()) {
-            NDArray cls = tokens.getManager().zeros(new Shape(batch, 1, d), tokens.getDataType()).add(classEmbedding);
+            NDArray embedding = Ops.like(classEmbedding, tokens);
+            NDArray cls = tokens.getManager().zeros(new Shape(batch, 1, d), tokens.getDataType()).add(embedding);
+            Ops.release(embedding, classEmbedding);
             tokens = NDArrays.concat(new NDList(cls, tokens), 1);
         }
-        NDArray hidden = tokens.add(positionEmbedding);
+        NDArray positions = Ops.like(positionEmbedding, tokens);
+        NDArray hidden = tokens.add(positions);
+        Ops.release(positions, positionEmbedding);
         if (config.isClip()) {
             hidden = Ops.layerNorm(hidden, preNormWeight, preNormBias, config.layerNormEps());
         }

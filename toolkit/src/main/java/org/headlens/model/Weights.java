@@ -46,6 +46,8 @@ public final class Weights implements AutoCloseable {
     private final Map<String, String> notFloating;
 
     private final java.util.Random random;
+    /** Names and shapes of a checkpoint known only by its header (see {@link #declared}), or null. */
+    private Map<String, long[]> declared;
 
     private Weights(Path folder, NDManager manager, Map<String, NDArray> tensors, Map<String, Path> sourceFile,
             Map<String, String> notFloating, java.util.Random random) {
@@ -55,6 +57,23 @@ public final class Weights implements AutoCloseable {
         this.sourceFile = sourceFile;
         this.notFloating = notFloating;
         this.random = random;
+    }
+
+    /**
+     * Weights of a checkpoint known only by its names and shapes: each requested tensor is a
+     * broadcast zero of its shape, which takes no memory. Building a model on them checks that
+     * the model finds every parameter it needs with the right shape, for checkpoints too large to
+     * write (a 7B or 13B release), without a byte of data.
+     *
+     * @param folder what messages name
+     * @param manager owner of the placeholders
+     * @param shapes canonical names and shapes
+     * @return the weights
+     */
+    static Weights declared(Path folder, NDManager manager, Map<String, long[]> shapes) {
+        Weights weights = new Weights(folder, manager, new LinkedHashMap<>(), new LinkedHashMap<>(), new LinkedHashMap<>(), null);
+        weights.declared = new LinkedHashMap<>(shapes);
+        return weights;
     }
 
     /**
@@ -103,13 +122,38 @@ public final class Weights implements AutoCloseable {
      * @return the weights
      */
     public static Weights load(Path folder, NDManager manager, DataType computeType) {
+        return load(folder, manager, computeType, computeType);
+    }
+
+    /**
+     * Loads every tensor of a model folder, held in one type for computation in another.
+     *
+     * @param folder model folder with {@code model.safetensors} or an index and shards
+     * @param manager owner of the loaded tensors
+     * @param storageType floating type every floating tensor is converted to and held in
+     * @param stepType floating type a weight is widened to for its step (the memory check
+     *     counts the largest such copy)
+     * @return the weights
+     */
+    public static Weights load(Path folder, NDManager manager, DataType storageType, DataType stepType) {
+        DataType computeType = storageType;
         List<Path> files = safetensorsFiles(folder);
+        List<SafeTensors> indexes = new ArrayList<>();
+        for (Path file : files) {
+            indexes.add(SafeTensors.open(file));
+        }
+        if (ai.djl.Device.Type.CPU.equals(manager.getDevice().getDeviceType())) {
+            requireMemory(folder, indexes, storageType, stepType, Memory.availableBytes());
+        }
+        boolean watch = ai.djl.Device.Type.CPU.equals(manager.getDevice().getDeviceType());
+        long remaining = bytesIn(indexes, storageType);
+        long sinceCheck = 0;
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         Map<String, Path> sourceFile = new LinkedHashMap<>();
         Map<String, String> notFloating = new LinkedHashMap<>();
         try {
-            for (Path file : files) {
-                SafeTensors index = SafeTensors.open(file);
+            for (SafeTensors index : indexes) {
+                Path file = index.file();
                 for (SafeTensors.Entry entry : index.entries().values()) {
                     String name = entry.name();
                     String canonical = canonicalName(name);
@@ -127,6 +171,13 @@ public final class Weights implements AutoCloseable {
                     converted.setName(canonical);
                     tensors.put(canonical, converted);
                     requireFinite(index, name, converted);
+                    long bytes = entry.size() * computeType.getNumOfBytes();
+                    remaining -= bytes;
+                    sinceCheck += bytes;
+                    if (watch && sinceCheck >= WATCH_BYTES) {
+                        sinceCheck = 0;
+                        requireStillFits(folder, remaining, Memory.availableBytes());
+                    }
                 }
             }
         } catch (RuntimeException e) {
@@ -134,6 +185,90 @@ public final class Weights implements AutoCloseable {
             throw e;
         }
         return new Weights(folder, manager, tensors, sourceFile, notFloating, null);
+    }
+
+    /** Loaded bytes between two checks that the rest still fits. */
+    static final long WATCH_BYTES = 512L * 1024 * 1024;
+
+    /**
+     * Stops a load, in one line, when other processes have taken the memory its remaining
+     * tensors need since it started: the kernel would otherwise kill this process, the largest,
+     * part-way through.
+     */
+    static void requireStillFits(Path folder, long remaining, long available) {
+        long margin = 256L * 1024 * 1024;
+        if (available >= 0 && available < remaining + margin) {
+            throw new HeadlensException(folder + ": stopped loading: " + Memory.gigabytes(remaining) + " of weights are still to load but only "
+                    + Memory.gigabytes(available) + " of memory is available now (MemAvailable); other processes took memory"
+                    + " after the load began");
+        }
+    }
+
+    /**
+     * Bytes the floating tensors of a checkpoint occupy once held in {@code type}.
+     *
+     * @param indexes the checkpoint's files
+     * @param type the type they are held in
+     * @return the total
+     */
+    static long bytesIn(List<SafeTensors> indexes, DataType type) {
+        long total = 0;
+        for (SafeTensors index : indexes) {
+            for (SafeTensors.Entry entry : index.entries().values()) {
+                if (FLOATING_DTYPES.contains(entry.dtype())) {
+                    total = Math.addExact(total, Math.multiplyExact(entry.size(), (long) type.getNumOfBytes()));
+                }
+            }
+        }
+        return total;
+    }
+
+    /**
+     * Refuses, before anything is allocated, a checkpoint whose weights do not fit in the memory
+     * the machine has available: the alternative is the kernel killing the process part-way, or
+     * the machine swapping for hours. Names what it needs, what is available and what would fit.
+     */
+    static void requireMemory(Path folder, List<SafeTensors> indexes, DataType type, DataType stepType, long available) {
+        if (available < 0) {
+            return;
+        }
+        long weights = bytesIn(indexes, type);
+        long widened = 0;
+        if (stepType != type) {
+            for (SafeTensors index : indexes) {
+                for (SafeTensors.Entry entry : index.entries().values()) {
+                    widened = Math.max(widened, entry.size() * stepType.getNumOfBytes());
+                }
+            }
+        }
+        long needed = weights + widened + Memory.LOAD_HEADROOM_BYTES;
+        if (needed <= available) {
+            return;
+        }
+        String hint;
+        long largest = 0;
+        for (SafeTensors index : indexes) {
+            for (SafeTensors.Entry entry : index.entries().values()) {
+                largest = Math.max(largest, entry.size() * 4);
+            }
+        }
+        long half = bytesIn(indexes, DataType.FLOAT16) + largest + Memory.LOAD_HEADROOM_BYTES;
+        if ((type.getNumOfBytes() > 2 || stepType.getNumOfBytes() > 4) && half <= available) {
+            hint = "load it with --dtype float16 --compute float32 (weights held in float16, " + Memory.gigabytes(half)
+                    + ", each widened exactly to float32 for its step), or in Java LoadOptions.of(FLOAT16, FLOAT32)";
+        } else if (half < needed) {
+            hint = "free memory: with --dtype float16 --compute float32 it needs " + Memory.gigabytes(half)
+                    + "; headlens holds every weight in memory and does not stream layers from disk";
+        } else {
+            hint = "free memory or use a machine with at least " + Memory.gigabytes(needed)
+                    + " available; headlens holds every weight in memory and does not stream layers from disk";
+        }
+        throw new HeadlensException(folder + ": holding its weights in " + type.toString().toLowerCase(java.util.Locale.ROOT)
+                + (widened > 0 ? " and widening them to " + stepType.toString().toLowerCase(java.util.Locale.ROOT) + " one at a time" : "")
+                + " needs " + Memory.gigabytes(needed) + " (" + Memory.gigabytes(weights) + " of weights"
+                + (widened > 0 ? ", " + Memory.gigabytes(widened) + " for the largest widened one" : "") + " and "
+                + Memory.gigabytes(Memory.LOAD_HEADROOM_BYTES) + " to work in), but only " + Memory.gigabytes(available)
+                + " of memory is available (MemAvailable); " + hint);
     }
 
     /**
@@ -317,6 +452,9 @@ public final class Weights implements AutoCloseable {
         if (random != null && !tensors.containsKey(name)) {
             tensors.put(name, initialise(name, shape));
         }
+        if (declared != null && !tensors.containsKey(name) && declared.containsKey(name)) {
+            tensors.put(name, manager.zeros(new Shape(1)).broadcast(new Shape(declared.get(name))));
+        }
         NDArray tensor = tensors.get(name);
         if (notFloating.containsKey(name)) {
             throw new HeadlensException(sourceFile.get(name) + ": tensor " + SafeTensors.quote(name) + " has dtype "
@@ -340,12 +478,12 @@ public final class Weights implements AutoCloseable {
      * @return the tensor or null
      */
     public NDArray optional(String name, long... shape) {
-        return tensors.containsKey(name) || notFloating.containsKey(name) || random != null ? get(name, shape) : null;
+        return has(name) || notFloating.containsKey(name) || random != null ? get(name, shape) : null;
     }
 
     /** @return true if the tensor exists */
     public boolean has(String name) {
-        return tensors.containsKey(name);
+        return tensors.containsKey(name) || declared != null && declared.containsKey(name);
     }
 
     /** @return every tensor by canonical name, in load order */

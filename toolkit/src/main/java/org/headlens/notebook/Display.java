@@ -13,6 +13,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import javax.imageio.ImageIO;
 import org.headlens.HeadlensException;
 import tech.tablesaw.api.Table;
@@ -38,6 +39,9 @@ public final class Display {
      */
     private static Display session;
     private final Kernel kernel;
+    /** A kernel that displays through its own API and attached itself (the Kotlin kernel), or null. */
+    private String attachedName;
+    private Consumer<Map<String, String>> attached;
     private boolean plotlySent;
     private int charts;
 
@@ -68,8 +72,23 @@ public final class Display {
     }
 
     /** @return the kernel in use: {@code rapaio}, {@code IJava}, {@code JJava} or {@code none} (plain text) */
-    public String kernelName() {
-        return kernel == null ? "none" : kernel.name();
+    public synchronized String kernelName() {
+        return attached != null ? attachedName : kernel == null ? "none" : kernel.name();
+    }
+
+    /**
+     * Sends what {@link #show} shows to a kernel that displays through its own API and is not
+     * found by reflection: the Kotlin kernel's integration attaches itself when headlens is loaded.
+     *
+     * @param kernelName the name {@link #kernelName()} then reports
+     * @param sink receives each shown value's MIME bundle, as {@link #mimeBundle} makes it
+     */
+    public static void attach(String kernelName, Consumer<Map<String, String>> sink) {
+        Display display = session();
+        synchronized (display) {
+            display.attachedName = kernelName;
+            display.attached = sink;
+        }
     }
 
     /**
@@ -79,11 +98,36 @@ public final class Display {
      */
     public synchronized void display(Object value) {
         Map<String, Object> bundle = bundle(value);
-        if (kernel == null) {
+        if (attached != null) {
+            attached.accept(texts(bundle));
+        } else if (kernel == null) {
             System.out.println(bundle.get("text/plain"));
         } else {
             kernel.display(bundle);
         }
+    }
+
+    /**
+     * The MIME bundle that {@link #show} would send for a value, for kernels that display through
+     * their own renderer API (the Kotlin kernel's integration): always {@code text/plain}, plus
+     * HTML, PNG or Plotly where they apply. Every value is text: the Plotly payload is JSON text
+     * under {@code application/vnd.plotly.v1+json}, so that no JSON library's types cross over.
+     * plotly.js is inlined in the first chart's HTML of the JVM, as {@link #show} does.
+     *
+     * @param value a Tablesaw table, a chart, an image, or anything else
+     * @return MIME type to content
+     */
+    public static Map<String, String> mimeBundle(Object value) {
+        Display display = session();
+        synchronized (display) {
+            return texts(display.bundle(value));
+        }
+    }
+
+    private static Map<String, String> texts(Map<String, Object> bundle) {
+        Map<String, String> text = new LinkedHashMap<>();
+        bundle.forEach((mime, content) -> text.put(mime, content instanceof String s ? s : new Gson().toJson(content)));
+        return text;
     }
 
     /** The MIME bundle of a value: always {@code text/plain}, plus HTML, PNG or Plotly JSON where they apply. */

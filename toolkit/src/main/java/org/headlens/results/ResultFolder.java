@@ -180,6 +180,26 @@ public final class ResultFolder implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens a folder another process of the same run has claimed and still holds (the driver of a
+     * distributed run), to write per-sample results into it: its {@code run.json} must exist and
+     * name this identity. It takes no lock and removes nothing, since the claiming process does
+     * both; every file is still written atomically, so two attempts at one sample leave one file.
+     *
+     * @param root the result folder
+     * @param identity as for {@link #check}
+     * @return the folder (closing it releases nothing)
+     */
+    public static ResultFolder join(Path root, JsonObject identity) {
+        Path run = root.resolve(RUN_FILE);
+        if (!Files.exists(run, LinkOption.NOFOLLOW_LINKS)) {
+            throw new HeadlensException(run + ": missing, so the run that should hold this folder has not claimed it (is --out a path"
+                    + " every machine of the cluster sees?)");
+        }
+        compare(readRun(run), identity, run);
+        return new ResultFolder(root, runId(identity), null, null);
+    }
+
     /** Releases the folder for other runs. */
     @Override
     public void close() {
@@ -199,7 +219,9 @@ public final class ResultFolder implements AutoCloseable {
 
     private static void close(FileChannel channel) {
         try {
-            channel.close();
+            if (channel != null) {
+                channel.close();
+            }
         } catch (IOException e) {
             // nothing was written through it
         }

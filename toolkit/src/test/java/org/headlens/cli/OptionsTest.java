@@ -74,7 +74,7 @@ class OptionsTest {
                 .contains("head \"L99999999999H1\" has a layer or head number beyond 2147483647"));
         assertTrue(refused(out, "trace", "--out", out.toString(), "--top-k", "3").err().contains("--top-k counts the heads taken from --top-heads"));
         assertTrue(refused(out, "demo", "--out", out.toString(), "--samples", "0").err().contains("--samples must be"));
-        assertTrue(refused(out, "demo", "--out", out.toString(), "--seed", "1").err().contains("--seed is an option of train-tiny, make-dataset and attribute, not of demo"));
+        assertTrue(refused(out, "demo", "--out", out.toString(), "--seed", "1").err().contains("--seed is an option of train-tiny, make-dataset, make-model and attribute, not of demo"));
     }
 
     @Test

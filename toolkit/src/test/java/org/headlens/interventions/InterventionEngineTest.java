@@ -183,7 +183,7 @@ public class InterventionEngineTest {
             float[][] fast = engine.finalLogits(batch);
             float[][] full = engine.finalLogitsFullRecompute(batch, 4);
             float[] blankAblation = engine.finalLogits(List.of(Intervention.ablate(ablated)))[0];
-            assertTrue(maxDiff(fast[0], blankAblation) < 1e-6);
+            assertTrue(maxDiff(fast[0], blankAblation) < 1e-5, "batched and alone: " + maxDiff(fast[0], blankAblation));
             assertTrue(maxDiff(fast[1], againstImage) < 1e-5, "patching equals ablation against the second image");
             assertTrue(maxDiff(fast[3], everyHeadFromImage) < 1e-5, "patching every head is the run on the second image");
             assertTrue(maxDiff(fast[1], engine.clean()) > 1e-2 && maxDiff(fast[2], fast[1]) > 1e-3);
@@ -203,7 +203,8 @@ public class InterventionEngineTest {
             float[][] fast = engine.finalLogits(List.of(halve, identity));
             float[][] full = engine.finalLogitsFullRecompute(List.of(halve, identity), 2);
             assertTrue(maxDiff(fast[0], engine.clean()) > 1e-3, "halving a head moves the logits");
-            assertTrue(maxDiff(fast[1], engine.clean()) < 1e-6, "the identity edit changes nothing");
+            // 1e-5: the clean logits come from the clean states, computed with other matrix shapes (float32 rounding)
+            assertTrue(maxDiff(fast[1], engine.clean()) < 1e-5, "the identity edit changes nothing: " + maxDiff(fast[1], engine.clean()));
             assertTrue(maxDiff(fast[0], full[0]) < 1e-5, "the full pass edits the same positions as the fast path");
             try (ForwardResult result = engine.run(halve, org.headlens.forward.Capture.of(Site.headOutput(head)));
                     ForwardResult clean = engine.run(Intervention.none(), org.headlens.forward.Capture.of(Site.headOutput(head)))) {
