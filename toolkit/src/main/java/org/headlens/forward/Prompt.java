@@ -16,32 +16,10 @@ import org.headlens.model.Lvlm;
  * @param inputIds token ids as given to the model (one image placeholder, or expanded)
  * @param layout where prefix text, image and suffix text sit in the decoder sequence
  * @param roleTokens number of assistant role tokens at the end of the prompt (0 if unknown)
- * @param objectPatches per image token, whether its patch lies on the main object (null if unknown)
- * @param patchTokens per image token, whether it shows a patch of the picture (false for
- *     LLaVA-NeXT's newline tokens and a kept CLS token, which are neither object nor background);
- *     null when every image token does
+ * @param objectPatches per image token, whether its patch lies on the main object (null if unknown);
+ *     image tokens that show no patch ({@link TokenLayout#patchTokens}) are neither object nor background
  */
-public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolean[] objectPatches, boolean[] patchTokens) {
-
-    /**
-     * A prompt whose image tokens all show a patch of the picture.
-     *
-     * @param inputIds token ids as given to the model
-     * @param layout where prefix text, image and suffix text sit
-     * @param roleTokens number of assistant role tokens at the end (0 if unknown)
-     * @param objectPatches per image token, whether it lies on the main object (null if unknown)
-     */
-    public Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolean[] objectPatches) {
-        this(inputIds, layout, roleTokens, objectPatches, null);
-    }
-
-    /** Checks that the per-token flags cover the image. */
-    public Prompt {
-        if (patchTokens != null && patchTokens.length != layout.imageLength()) {
-            throw new HeadlensException("patch flags cover " + patchTokens.length + " tokens but the image has "
-                    + layout.imageLength() + " tokens");
-        }
-    }
+public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolean[] objectPatches) {
 
     /** The role marker LLaVA-1.5 prompts end with. */
     public static final String LLAVA_ROLE = "ASSISTANT:";
@@ -106,7 +84,7 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
             throw new HeadlensException("the prompt has no image placeholder (token id " + model.config().imageTokenIndex()
                     + "); put <image> where the image goes: " + Messages.quote(text));
         }
-        return new Prompt(ids, layout, role.length, null, patchTokens(model, layout));
+        return new Prompt(ids, layout.withPatchTokens(patchTokens(model, layout)), role.length, null);
     }
 
     /** The family's patch tokens over the layout's image, null when every image token shows a patch. */
@@ -138,7 +116,7 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
      */
     public static Prompt ofIds(Lvlm model, long[] inputIds, org.headlens.model.ImageInput image) {
         TokenLayout layout = TokenLayout.of(inputIds, model, image);
-        return new Prompt(inputIds.clone(), layout, 0, null, patchTokens(model, layout));
+        return new Prompt(inputIds.clone(), layout.withPatchTokens(patchTokens(model, layout)), 0, null);
     }
 
     /**
@@ -150,7 +128,7 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
      */
     public static Prompt ofIds(Lvlm model, long[] inputIds) {
         TokenLayout layout = TokenLayout.of(inputIds, model.config());
-        return new Prompt(inputIds.clone(), layout, 0, null, patchTokens(model, layout));
+        return new Prompt(inputIds.clone(), layout.withPatchTokens(patchTokens(model, layout)), 0, null);
     }
 
     /**
@@ -162,7 +140,7 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
             throw new HeadlensException("object mask covers " + patches.length + " patches but the image has "
                     + layout.imageLength() + " tokens");
         }
-        return new Prompt(inputIds, layout, roleTokens, patches.clone(), patchTokens);
+        return new Prompt(inputIds, layout, roleTokens, patches.clone());
     }
 
     /**
@@ -284,7 +262,8 @@ public record Prompt(long[] inputIds, TokenLayout layout, int roleTokens, boolea
 
     /** @return whether image token {@code index} shows a patch of the picture */
     private boolean shows(int index) {
-        return patchTokens == null || patchTokens[index];
+        boolean[] flags = layout.positions().patchTokens();
+        return flags == null || flags[index];
     }
 
     private boolean[] requireObjectPatches(TokenGroup group) {

@@ -26,8 +26,17 @@ public record TokenLayout(long[] decoderIds, int imageStart, int imageLength, Po
      *
      * @param imageGrid the image's grid as its family reads it ({@link ImageInput#grid}), or null
      * @param rows decoder position ids, one row per rotary axis (one row, or three for Qwen2-VL)
+     * @param patchTokens per image token, whether it shows a patch of the picture (false for
+     *     LLaVA-NeXT's newline tokens and a kept CLS token); null when every image token does
      */
-    public record Positions(long[] imageGrid, long[][] rows) {
+    public record Positions(long[] imageGrid, long[][] rows, boolean[] patchTokens) {
+        /**
+         * @param imageGrid the image's grid, or null
+         * @param rows decoder position ids
+         */
+        public Positions(long[] imageGrid, long[][] rows) {
+            this(imageGrid, rows, null);
+        }
     }
 
     /**
@@ -98,6 +107,23 @@ public record TokenLayout(long[] decoderIds, int imageStart, int imageLength, Po
         }
         throw new HeadlensException("the prompt has " + at.length + " image placeholder tokens (id " + placeholder
                 + "); expected one (expanded by the model) or " + expected + " in a row (already expanded)");
+    }
+
+    /**
+     * @param flags per image token, whether it shows a patch of the picture (null: every one)
+     * @return this layout with those flags
+     */
+    public TokenLayout withPatchTokens(boolean[] flags) {
+        if (flags != null && flags.length != imageLength) {
+            throw new HeadlensException("patch flags cover " + flags.length + " tokens but the image has " + imageLength + " tokens");
+        }
+        return new TokenLayout(decoderIds, imageStart, imageLength, new Positions(positions.imageGrid(), positions.rows(),
+                flags == null ? null : flags.clone()));
+    }
+
+    /** @return per image token, whether it shows a patch of the picture; null when every one does */
+    public boolean[] patchTokens() {
+        return positions.patchTokens() == null ? null : positions.patchTokens().clone();
     }
 
     /** @return number of decoder positions */

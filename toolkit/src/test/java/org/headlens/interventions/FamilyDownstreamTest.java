@@ -44,7 +44,7 @@ class FamilyDownstreamTest {
         SafeTensors fixtures = SafeTensors.open(dir.resolve("ablations.safetensors"));
         Prompt ids = Prompt.ofIds(model, fixtures.read("input_ids", manager).toLongArray(), image);
         // call the last 2 suffix tokens the role tokens
-        return new Prompt(ids.inputIds(), ids.layout(), 2, null, ids.patchTokens());
+        return new Prompt(ids.inputIds(), ids.layout(), 2, null);
     }
 
     @ParameterizedTest
