@@ -187,7 +187,7 @@ class NotebooksTest {
     }
 
     /** Evaluates one cell snippet by snippet, as the kernels do; the cell's text is named in any failure. */
-    private static void run(JShell shell, String where, String cell, ByteArrayOutputStream output) {
+    static void run(JShell shell, String where, String cell, ByteArrayOutputStream output) {
         String remaining = cell;
         while (!remaining.isBlank()) {
             SourceCodeAnalysis.CompletionInfo info = shell.sourceCodeAnalysis().analyzeCompletion(remaining);

@@ -2,7 +2,6 @@ package org.headlens.notebook;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -22,7 +21,6 @@ import java.util.stream.Stream;
 import jdk.jshell.JShell;
 import jdk.jshell.Snippet;
 import jdk.jshell.SnippetEvent;
-import jdk.jshell.SourceCodeAnalysis;
 import org.headlens.Fixtures;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -120,7 +118,7 @@ class OwnModelNotebookFamiliesTest {
                 }
                 String source = cell.replace(tiny, "Path.of(\"" + folder.toAbsolutePath() + "\")")
                         .replace(".withCurvePoints(3)", ".withCurvePoints(3).withDropIncorrect(false)");
-                run(shell, NOTEBOOK + " on " + name + ", code cell " + number, source, output);
+                NotebooksTest.run(shell, NOTEBOOK + " on " + name + ", code cell " + number, source, output);
             }
         }
     }
@@ -131,31 +129,5 @@ class OwnModelNotebookFamiliesTest {
         SnippetEvent last = events.get(events.size() - 1);
         assertTrue(last.exception() == null && last.status() != Snippet.Status.REJECTED, expression + ": " + last);
         return last.value();
-    }
-
-    /** Evaluates one cell snippet by snippet, as the kernels do. */
-    private static void run(JShell shell, String where, String cell, ByteArrayOutputStream output) {
-        String remaining = cell;
-        while (!remaining.isBlank()) {
-            SourceCodeAnalysis.CompletionInfo info = shell.sourceCodeAnalysis().analyzeCompletion(remaining);
-            if (info.completeness() == SourceCodeAnalysis.Completeness.EMPTY) {
-                break;
-            }
-            if (!info.completeness().isComplete()) {
-                fail(where + ": incomplete Java at: " + remaining.strip());
-            }
-            for (SnippetEvent event : shell.eval(info.source())) {
-                if (event.status() == Snippet.Status.REJECTED) {
-                    StringBuilder message = new StringBuilder(where + ": rejected:\n" + info.source());
-                    shell.diagnostics(event.snippet()).forEach(d -> message.append("\n  ").append(d.getMessage(null)));
-                    fail(message.toString());
-                }
-                if (event.exception() != null) {
-                    fail(where + ": " + event.exception() + "\n" + info.source() + "\noutput so far:\n"
-                            + output.toString(StandardCharsets.UTF_8), event.exception());
-                }
-            }
-            remaining = info.remaining();
-        }
     }
 }
