@@ -31,7 +31,8 @@ class BenchCommandTest {
                     "--text-tokens", "5");
             assertEquals(0, run.status(), run.out() + run.err());
             String out = run.out();
-            assertTrue(out.matches("(?s).*load: " + Pattern.quote(folder.toString()) + " in [0-9.]+ s, peak resident [0-9.]+ GB.*"), out);
+            assertTrue(out.matches("(?s).*load: " + Pattern.quote(folder.toString())
+                    + " \\(float32 weights, float32 arithmetic\\) in [0-9.]+ s, peak resident [0-9.]+ GB.*"), out);
             assertTrue(out.matches("(?s).*peak: float32 2048x2048 matrix product at [0-9.]+ GFLOP/s.*"), out);
             for (String method : new String[] {"full recompute, 1 mask per pass", "expert: prefix cached, 1 mask per pass",
                 "fast path, no shortcuts", "fast path (", "same, attribution mix"}) {
