@@ -178,15 +178,16 @@ class NotebooksIT {
     private static final Map<String, Future<Result>> RUNS = new ConcurrentHashMap<>();
 
     /**
-     * Executes every notebook on every kernel, two at a time on two cores or more
-     * ({@code -Dheadlens.notebook.workers=N}): each kernel is one JVM that mostly uses one core,
-     * and the eighteen runs are most of the build's time.
+     * Executes every notebook on every kernel, one at a time unless {@code -Dheadlens.notebook.workers=N}.
+     * Not two at a time: each kernel's PyTorch spins its OpenMP threads on every core while it waits,
+     * so two kernels on two cores stall each other on every small operation (notebook 02 took 268 s
+     * beside another kernel, 15 s alone).
      */
     static synchronized void executeAll() throws Exception {
         if (!RUNS.isEmpty()) {
             return;
         }
-        int workers = Integer.getInteger("headlens.notebook.workers", Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors())));
+        int workers = Integer.getInteger("headlens.notebook.workers", 1);
         ExecutorService pool = Executors.newFixedThreadPool(workers);
         try {
             for (Arguments run : runs().toList()) {
