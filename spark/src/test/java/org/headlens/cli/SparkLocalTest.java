@@ -48,6 +48,19 @@ class SparkLocalTest {
         return args;
     }
 
+    /** Runs a command on one machine into {@code single} and on local[2] into {@code spark}; both must succeed. */
+    static Run[] onOneMachineAndSpark(List<String> args, Path single, Path spark) {
+        List<String> one = new ArrayList<>(args);
+        one.addAll(List.of("--out", single.toString()));
+        List<String> distributed = new ArrayList<>(args);
+        distributed.addAll(List.of("--out", spark.toString(), "--spark", "local[2]"));
+        Run first = run(one.toArray(String[]::new));
+        assertEquals(0, first.status(), first.err());
+        Run second = run(distributed.toArray(String[]::new));
+        assertEquals(0, second.status(), second.err());
+        return new Run[] {first, second};
+    }
+
     /** The summary line without its timing. */
     static String summary(String out) {
         String last = out.strip().lines().reduce((a, b) -> b).orElse("");
@@ -138,15 +151,10 @@ class SparkLocalTest {
         Files.writeString(manifest, csv);
         List<String> args = List.of("attribute", "--model", MODEL.toString(), "--data", manifest.toString(), "--skip-bad",
                 "--baseline", "mean-image", "--masks", "24", "--regression", "ridge", "--lambda", "0.1", "--held-out", "6", "--curve-points", "3", "--seed", "7", "--keep-incorrect");
-        List<String> one = new ArrayList<>(args);
-        one.addAll(List.of("--out", single.toString()));
-        List<String> distributed = new ArrayList<>(args);
-        distributed.addAll(List.of("--out", spark.toString(), "--spark", "local[2]"));
-        Run first = run(one.toArray(String[]::new));
-        assertEquals(0, first.status(), first.err());
+        Run[] runs = onOneMachineAndSpark(args, single, spark);
+        Run first = runs[0];
+        Run second = runs[1];
         assertTrue(first.out().contains("samples=3 ") && first.out().contains("skipped_bad=1"), first.out());
-        Run second = run(distributed.toArray(String[]::new));
-        assertEquals(0, second.status(), second.err());
         assertSameTables(single, spark, TABLES);
         assertEquals(summary(first.out()), summary(second.out()));
         assertTrue(summary(first.out()).startsWith("attribute: samples=3"), first.out());
@@ -168,14 +176,9 @@ class SparkLocalTest {
         }
         List<String> args = List.of("trace", "--model", MODEL.toString(), "--data", folders.toString(), "--skip-bad", "--window", "2",
                 "--top-heads", heads.toString(), "--top-k", "2", "--keep-incorrect");
-        List<String> one = new ArrayList<>(args);
-        one.addAll(List.of("--out", single.toString()));
-        List<String> distributed = new ArrayList<>(args);
-        distributed.addAll(List.of("--out", spark.toString(), "--spark", "local[2]"));
-        Run first = run(one.toArray(String[]::new));
-        assertEquals(0, first.status(), first.err());
-        Run second = run(distributed.toArray(String[]::new));
-        assertEquals(0, second.status(), second.err());
+        Run[] runs = onOneMachineAndSpark(args, single, spark);
+        Run first = runs[0];
+        Run second = runs[1];
         assertSameTables(single, spark, new String[] {"samples", "knockouts", "curves", "summary"});
         assertTrue(summary(first.out()).startsWith("trace: samples=2"), first.out());
         assertEquals(summary(first.out()), summary(second.out()));
