@@ -65,7 +65,7 @@ final class InstallKernelCommand implements Main.Command {
         Path kernels = options.path("kernels", defaultKernelsFolder().toString());
         Path folder = kernels.resolve(name);
         try {
-            Files.createDirectories(folder);
+            claimFolder(folder);
             Files.copy(jar, folder.resolve(KERNEL_JAR), StandardCopyOption.REPLACE_EXISTING);
             // rapaio's own MainApp loses about one start in three to races (RapaioLauncher says which)
             writeLauncherJar(folder.resolve(LAUNCHER_JAR));
@@ -93,6 +93,26 @@ final class InstallKernelCommand implements Main.Command {
         }
         out.printf("install-kernel: kernel=%s java=%s folder=%s%n", name, java, folder.toAbsolutePath());
         return 0;
+    }
+
+    /** Written into every kernelspec folder headlens installs; only such a folder is written over by a reinstall. */
+    static final String MARKER = ".installed-by-headlens";
+
+    /**
+     * Takes a kernelspec folder for writing: a new or empty one, or one headlens installed before.
+     * A user's own kernel of that name (IJava also calls itself {@code java}) is left as it is.
+     */
+    static void claimFolder(Path folder) throws IOException {
+        if (Files.isDirectory(folder) && !Files.exists(folder.resolve(MARKER))) {
+            try (Stream<Path> entries = Files.list(folder)) {
+                if (entries.findAny().isPresent()) {
+                    throw new HeadlensException(folder + ": holds a kernel that headlens did not install; nothing was changed"
+                            + " (give another --name, or remove that folder yourself)");
+                }
+            }
+        }
+        Files.createDirectories(folder);
+        Files.writeString(folder.resolve(MARKER), "written by headlens install-kernel; a reinstall replaces this kernelspec\n");
     }
 
     /**

@@ -56,8 +56,9 @@ final class KotlinKernel {
         Path runner = java != null ? checked(java) : Path.of(System.getProperty("java.home"), "bin", "java").toAbsolutePath();
         Path installed = folder.resolve("jars");
         try {
+            InstallKernelCommand.claimFolder(folder);
             Files.createDirectories(installed);
-            // a reinstall over an older kernel must not leave its jars on the class path
+            // a reinstall over an older kernel of ours must not leave its jars on the class path
             try (Stream<Path> old = Files.list(installed)) {
                 for (Path jar : old.toList()) {
                     Files.delete(jar);

@@ -39,6 +39,7 @@ class KotlinKernelTest {
         Path folder = temp.resolve("kernels/kotlin");
         // a kernel installed before, with the Kotlin compiler's JNA: a reinstall must not keep it on the class path
         Files.createDirectories(folder.resolve("jars"));
+        Files.writeString(folder.resolve(InstallKernelCommand.MARKER), "");
         Files.writeString(folder.resolve("jars/jna-5.6.0.jar"), "old");
         Path java = KotlinKernel.install(home(temp, KERNEL_JARS), null, folder);
 
@@ -85,5 +86,30 @@ class KotlinKernelTest {
                 () -> KotlinKernel.install(home(temp, KERNEL_JARS), notJava, temp.resolve("kernels/kotlin")));
         assertTrue(refused.getMessage().startsWith(notJava + ": not an executable java"), refused.getMessage());
         assertFalse(Files.exists(temp.resolve("kernels/kotlin/kernel.json")), "nothing is installed when refused");
+    }
+
+    @Test
+    void aKernelThatHeadlensDidNotInstallIsLeftAsItIs(@TempDir Path temp) throws Exception {
+        Path home = home(temp, KERNEL_JARS);
+        for (String name : new String[] {"kotlin", "java"}) {
+            // e.g. IJava, which installs itself as "java", with its own jars
+            Path folder = Files.createDirectories(temp.resolve("kernels").resolve(name).resolve("jars"));
+            Files.writeString(folder.resolve("ijava.jar"), "theirs");
+            Files.writeString(folder.getParent().resolve("kernel.json"), "{\"argv\": [\"theirs\"]}");
+            HeadlensException refused = assertThrows(HeadlensException.class,
+                    () -> KotlinKernel.install(home, null, folder.getParent()));
+            assertTrue(refused.getMessage().contains("did not install"), refused.getMessage());
+            refused = assertThrows(HeadlensException.class, () -> InstallKernelCommand.claimFolder(folder.getParent()));
+            assertTrue(refused.getMessage().startsWith(folder.getParent().toString()), refused.getMessage());
+            assertEquals("theirs", Files.readString(folder.resolve("ijava.jar")));
+            assertEquals("{\"argv\": [\"theirs\"]}", Files.readString(folder.getParent().resolve("kernel.json")));
+            assertFalse(Files.exists(folder.getParent().resolve(InstallKernelCommand.MARKER)));
+        }
+        // an empty folder, or a new one, is taken
+        Path empty = Files.createDirectories(temp.resolve("kernels/empty"));
+        KotlinKernel.install(home, null, empty);
+        assertTrue(Files.exists(empty.resolve("kernel.json")) && Files.exists(empty.resolve(InstallKernelCommand.MARKER)));
+        // and headlens's own install is replaced on the next run
+        KotlinKernel.install(home, null, empty);
     }
 }
