@@ -26,6 +26,7 @@ import org.headlens.interventions.Intervention;
 import org.headlens.interventions.InterventionEngine;
 import org.headlens.forward.Prompt;
 import org.headlens.model.Lvlm;
+import org.headlens.model.Memory;
 import org.headlens.model.ModelConfig;
 import org.headlens.model.SafeTensors;
 
@@ -85,6 +86,7 @@ final class BenchCommand implements Main.Command {
     }
 
     private int fullMasks = 16;
+    private long processPeak;
 
     private record Workload(String name, Lvlm model, Prompt prompt, NDArray pixels) {
     }
@@ -108,7 +110,7 @@ final class BenchCommand implements Main.Command {
                 try (Lvlm model = Lvlm.load(folder, Options.loadOptions(options))) {
                     double load = (System.nanoTime() - start) / 1e9;
                     out.printf(Locale.ROOT, "load: %s (%s weights, %s arithmetic) in %.1f s, peak resident %.2f GB%n", folder,
-                            model.storageType(), model.computeType(), load, peakResidentKilobytes() / 1048576.0);
+                            model.storageType(), model.computeType(), load, Memory.peakResidentBytes() / 1e9);
                     summary = measure(folderWorkload(model, folder, textTokens, manager), fastMasks, peak, table, out, options.flag("profile"));
                 }
                 printTable(table, out);
@@ -121,7 +123,7 @@ final class BenchCommand implements Main.Command {
                 try (Lvlm model = Lvlm.random(config, 7)) {
                     model.languageModel(); // the weights are made on construction
                     out.printf(Locale.ROOT, "slice: %d of %s's %d layers, random float32 weights made in %.1f s, resident %.2f GB%n",
-                            layers, name, RELEASED_LAYERS.get(name), (System.nanoTime() - start) / 1e9, residentKilobytes() / 1048576.0);
+                            layers, name, RELEASED_LAYERS.get(name), (System.nanoTime() - start) / 1e9, Memory.residentBytes() / 1e9);
                     Workload w = new Workload(name + " slice (" + layers + " layers, 576 image + " + textTokens + " text tokens)",
                             model, Prompt.ofIds(model, syntheticIds(config, textTokens)), manager.randomNormal(new Shape(1, 3, 336, 336)));
                     summary = measure(w, fastMasks, peak, table, out, options.flag("profile"));
@@ -153,7 +155,7 @@ final class BenchCommand implements Main.Command {
             }
         }
         out.printf(Locale.ROOT, "bench: speedup=%.1fx masks_per_s=%.2f flop_fraction=%.2f peak_rss_gb=%.2f%n", summary.speedup(),
-                summary.masksPerSecond(), summary.flopFraction(), peakResidentKilobytes() / 1048576.0);
+                summary.masksPerSecond(), summary.flopFraction(), processPeakGigabytes());
         return 0;
     }
 
@@ -304,11 +306,12 @@ final class BenchCommand implements Main.Command {
         double fullRate;
         double fastRate;
         double mixRate;
+        startPeak();
         long prepared = System.nanoTime();
         try (InterventionEngine engine = InterventionEngine.prepare(w.model(), w.prompt(), w.pixels(), Baseline.blank())) {
             engine.clean();
-            out.printf(Locale.ROOT, "prefix: %.2f s per image (vision, prefix keys/values of the image and the blank baseline, clean states)%n",
-                    (System.nanoTime() - prepared) / 1e9);
+            out.printf(Locale.ROOT, "prefix: %.2f s per image (vision, prefix keys/values of the image and the blank baseline, clean states),"
+                    + " peak resident %.2f GB%n", (System.nanoTime() - prepared) / 1e9, Memory.peakResidentBytes() / 1e9);
             engine.finalLogitsFullRecompute(masks.subList(0, 1), 1); // warm-up
             engine.finalLogits(masks.subList(0, 2));
             engine.finalLogits(mix.subList(0, 2));
@@ -380,15 +383,18 @@ final class BenchCommand implements Main.Command {
     }
 
     /** Times one method and adds its row: masks, seconds, seconds per mask, GFLOP/s of the floor and its share of the peak. */
-    private static double row(List<String[]> table, Workload w, String method, int masks, double floor, double peak, Runnable work) {
+    private double row(List<String[]> table, Workload w, String method, int masks, double floor, double peak, Runnable work) {
+        startPeak();
         long start = System.nanoTime();
         work.run();
         double seconds = (System.nanoTime() - start) / 1e9;
+        double peakGigabytes = Memory.peakResidentBytes() / 1e9;
         double rate = masks / seconds;
         double gflops = rate * floor / 1e9;
         table.add(new String[] {shorten(w.name()), method, String.valueOf(masks), String.format(Locale.ROOT, "%.2f", seconds),
             String.format(Locale.ROOT, "%.4f", seconds / masks), String.format(Locale.ROOT, "%.2f", rate),
-            String.format(Locale.ROOT, "%.1f", gflops), String.format(Locale.ROOT, "%.2f", gflops / peak)});
+            String.format(Locale.ROOT, "%.1f", gflops), String.format(Locale.ROOT, "%.2f", gflops / peak),
+            peakGigabytes < 0 ? "?" : String.format(Locale.ROOT, "%.2f", peakGigabytes)});
         return rate;
     }
 
@@ -397,13 +403,14 @@ final class BenchCommand implements Main.Command {
     }
 
     private static void printTable(List<String[]> rows, PrintStream out) {
-        String format = "%-44s  %-40s  %6s  %8s  %9s  %8s  %8s  %6s%n";
-        out.printf(format, "model", "method", "masks", "seconds", "s/mask", "masks/s", "GFLOP/s", "peak");
+        String format = "%-44s  %-40s  %6s  %8s  %9s  %8s  %8s  %6s  %7s%n";
+        out.printf(format, "model", "method", "masks", "seconds", "s/mask", "masks/s", "GFLOP/s", "peak", "rss GB");
         for (String[] r : rows) {
             out.printf(format, (Object[]) r);
         }
         out.println("GFLOP/s: the fast path's floor per mask (text after the image x decoder parameters x 2, attention, head at one "
-                + "position; no shortcut counted) times masks/s, for every method alike; peak: its share of the matrix-product peak");
+                + "position; no shortcut counted) times masks/s, for every method alike; peak: its share of the matrix-product peak; "
+                + "rss GB: the process's peak resident memory during that row (weights, caches and the row's own work)");
     }
 
     private static void memory(Workload w, int total, PrintStream out) {
@@ -420,11 +427,11 @@ final class BenchCommand implements Main.Command {
                 }
                 engine.finalLogits(masks);
                 if (done == 0) {
-                    startRss = residentKilobytes();
+                    startRss = Memory.residentBytes() / 1024;
                     out.printf("memory: resident %d MB after the first %d masks%n", startRss / 1024, masks.size());
                 }
             }
-            long endRss = residentKilobytes();
+            long endRss = Memory.residentBytes() / 1024;
             out.printf("memory: resident %d MB after %d masks (%+d MB), %.1f masks/s%n", endRss / 1024, total,
                     (endRss - startRss) / 1024, total / ((System.nanoTime() - start) / 1e9));
         }
@@ -441,10 +448,10 @@ final class BenchCommand implements Main.Command {
         try (Lvlm model = Lvlm.load(Main.embedded("model"))) {
             HeadAttribution attribution = HeadAttribution.of(model).options(options).progress(null);
             attribution.run(entries.subList(0, 1));
-            long startRss = residentKilobytes();
+            long startRss = Memory.residentBytes() / 1024;
             long start = System.nanoTime();
             AttributionResult result = attribution.run(entries);
-            long endRss = residentKilobytes();
+            long endRss = Memory.residentBytes() / 1024;
             int heads = model.config().text().layers() * model.config().text().heads();
             long masks = (long) entries.size() * (options.masks() + options.heldOutMasks() + heads)
                     + (long) result.curves().stream().mapToInt(c -> c.points().size() * 2).sum();
@@ -453,26 +460,14 @@ final class BenchCommand implements Main.Command {
         }
     }
 
-    /** @return the process's resident set size in KB (Linux), or -1 where unknown */
-    static long residentKilobytes() {
-        return status("VmRSS:");
+    /** Starts a new peak for the next step, keeping the process's peak so far for the summary line. */
+    private void startPeak() {
+        processPeak = Math.max(processPeak, Memory.peakResidentBytes());
+        Memory.resetPeak();
     }
 
-    /** @return the process's peak resident set size in KB (Linux VmHWM), or -1 where unknown */
-    static long peakResidentKilobytes() {
-        return status("VmHWM:");
-    }
-
-    private static long status(String field) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith(field)) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-        return -1;
+    /** @return the process's peak resident memory over the whole run, in GB */
+    private double processPeakGigabytes() {
+        return Math.max(processPeak, Memory.peakResidentBytes()) / 1e9;
     }
 }

@@ -114,6 +114,11 @@ public final class ActivationCache implements AutoCloseable {
             this.firstPosition = firstPosition;
         }
 
+        /** @return the activations kept so far */
+        java.util.Collection<NDArray> kept() {
+            return kept.values();
+        }
+
         /** Adds what another recorder kept (the vision activations of the same pass). */
         void addAll(Recorder other) {
             kept.putAll(other.kept);

@@ -12,6 +12,7 @@ import java.util.List;
 import org.headlens.model.DecoderLayer;
 import org.headlens.model.LanguageModel;
 import org.headlens.model.Lvlm;
+import org.headlens.model.Ops;
 import org.headlens.model.Rope;
 
 /**
@@ -98,7 +99,10 @@ final class DecoderRun {
             }
             // the last layer's other positions feed nothing but keys and values, computed before the attention
             int offset = l == layers.size() - 1 && finalOnly() && !edits.editsActivationsIn(l) ? pass.queries() - 1 : 0;
-            hidden = shared ? sharedLayer(layer, hidden, rope, offset) : layer(layer, hidden, rope, offset, produced);
+            NDArray input = hidden;
+            boolean sharedInput = shared;
+            hidden = Ops.scopedLayer(() -> sharedInput ? sharedLayer(layer, input, rope, offset) : layer(layer, input, rope, offset, produced),
+                    () -> keptSoFar(produced));
         }
         NDArray last = pass.logits() == Pass.Logits.FINAL ? hidden.get(new NDIndex(":, -1:, :")) : hidden;
         NDArray normed = site(Site.finalNorm(), decoder.finalNorm(last));
@@ -107,6 +111,18 @@ final class DecoderRun {
             logits = logits.repeat(0, rows); // no layer ran: every row is the clean run
         }
         return new Output(logits, recorder, produced);
+    }
+
+    /** @return what must outlive the layer that just ran: the activations recorded and the newest keys and values */
+    private List<NDArray> keptSoFar(List<List<Block>> produced) {
+        List<NDArray> kept = new ArrayList<>(recorder.kept());
+        if (produced != null && !produced.isEmpty()) {
+            for (Block block : produced.get(produced.size() - 1)) {
+                kept.add(block.key());
+                kept.add(block.value());
+            }
+        }
+        return kept;
     }
 
     /** @return true if the pass may skip work whose result cannot change (nothing is captured or kept) */
@@ -132,7 +148,12 @@ final class DecoderRun {
         NDArray value = site(Site.value(l), qkv.value());
         List<Block> current = split(layer.perQueryHead(key), layer.perQueryHead(value));
         if (produced != null) {
-            produced.add(current);
+            // contiguous copies: the caches read them in every later pass, and the layer's full keys and values can be freed with it
+            List<Block> copies = new ArrayList<>();
+            for (Block block : current) {
+                copies.add(new Block(block.key().duplicate(), block.value().duplicate(), block.start()));
+            }
+            produced.add(copies);
         }
         List<Block> blocks = new ArrayList<>();
         if (pass.prefix() != null) {

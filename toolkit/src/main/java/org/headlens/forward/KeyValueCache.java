@@ -63,11 +63,11 @@ public final class KeyValueCache implements AutoCloseable {
             for (List<DecoderRun.Block> layer : blocks) {
                 List<DecoderRun.Block> row = new ArrayList<>();
                 for (DecoderRun.Block block : layer) {
-                    if (block.start() == layout.imageStart()) {
-                        long positions = block.length();
-                        block = new DecoderRun.Block(block.key().mean(new int[] {2}, true).repeat(2, positions),
-                                block.value().mean(new int[] {2}, true).repeat(2, positions), block.start());
-                    }
+                    long positions = block.length();
+                    block = block.start() == layout.imageStart()
+                            ? new DecoderRun.Block(block.key().mean(new int[] {2}, true).repeat(2, positions),
+                                    block.value().mean(new int[] {2}, true).repeat(2, positions), block.start())
+                            : new DecoderRun.Block(block.key().duplicate(), block.value().duplicate(), block.start());
                     row.add(block);
                 }
                 averaged.add(row);
@@ -117,14 +117,12 @@ public final class KeyValueCache implements AutoCloseable {
         for (List<DecoderRun.Block> layer : blocks) {
             List<DecoderRun.Block> row = new ArrayList<>();
             for (DecoderRun.Block block : layer) {
-                // slices are views of a larger tensor; contiguous copies let the rest be freed
-                NDArray key = block.key().duplicate();
-                NDArray value = block.value().duplicate();
-                for (NDArray a : new NDArray[] {key, value}) {
+                // each block is an array of its own (a contiguous copy made in its layer), moved here whole
+                for (NDArray a : new NDArray[] {block.key(), block.value()}) {
                     NDScope.unregister(a);
                     a.attach(owner);
                 }
-                row.add(new DecoderRun.Block(key, value, block.start()));
+                row.add(block);
             }
             kept.add(row);
         }

@@ -162,6 +162,12 @@ public final class LayerEdits {
             throw new HeadlensException("an edit of " + site + " returned " + (after == null ? "nothing" : "shape " + after.getShape())
                     + "; it must keep the shape " + before.getShape());
         }
+        if (after.getManager() != before.getManager()) {
+            // an array the edit holds elsewhere: the pass frees what flows through it, so it gets a copy
+            NDArray copy = after.duplicate();
+            copy.attach(before.getManager());
+            return copy;
+        }
         return after;
     }
 }

@@ -48,6 +48,22 @@ public final class Memory {
         return field(Path.of("/proc/self/status"), "VmHWM:");
     }
 
+    /**
+     * Starts a new peak, so that the peak of one step can be read on its own: Linux (4.0 and
+     * later) resets VmHWM to the current resident size when 5 is written to {@code /proc/self/clear_refs}.
+     *
+     * @return false where that is not possible; the peak then stays the whole process's
+     */
+    public static boolean resetPeak() {
+        try {
+            Files.write(Path.of("/proc/self/clear_refs"), "5".getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+                    java.nio.file.StandardOpenOption.WRITE);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** @return the resident memory of this process now (VmRSS), in bytes, or -1 when unknown */
     public static long residentBytes() {
         return field(Path.of("/proc/self/status"), "VmRSS:");

@@ -1,11 +1,15 @@
 package org.headlens.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The few tensor functions the graph is made of, written once so that the vision tower, the
@@ -22,6 +26,29 @@ public final class Ops {
             "gelu_fast", "silu", "swish");
 
     private Ops() {
+    }
+
+    /**
+     * Runs one layer in a scope of its own, so that its intermediates (attention scores, MLP
+     * activations) are freed when the layer ends rather than when the whole pass ends. Without
+     * this a pass holds every layer's intermediates at once: the prefix of LLaVA-1.5-7B (582
+     * positions, 32 layers) grew by more than 10 GB and was killed on a 24 GB machine. What the
+     * layer returns, and what {@code alsoKept} lists once it has run, move to the enclosing scope.
+     * Autograd is unaffected: PyTorch's graph holds its own references to what backward needs.
+     *
+     * @param layer computes the layer's output
+     * @param alsoKept arrays the layer made that must outlive it (kept activations, keys and values)
+     * @return the layer's output
+     */
+    public static NDArray scopedLayer(Supplier<NDArray> layer, Supplier<? extends Collection<NDArray>> alsoKept) {
+        List<NDArray> kept = new ArrayList<>();
+        try (NDScope scope = new NDScope()) {
+            kept.add(layer.get());
+            kept.addAll(alsoKept.get());
+            kept.forEach(NDScope::unregister);
+        }
+        kept.forEach(NDScope::register);
+        return kept.get(0);
     }
 
     /**

@@ -100,7 +100,8 @@ final class Qwen2VlFamily implements Family {
         List<NDArray> states = new ArrayList<>();
         states.add(hidden);
         for (NDArray[] block : blocks) {
-            hidden = block(block, hidden, rope);
+            NDArray input = hidden;
+            hidden = Ops.scopedLayer(() -> block(block, input, rope), List::of);
             states.add(hidden);
         }
         long d = config.hiddenSize();

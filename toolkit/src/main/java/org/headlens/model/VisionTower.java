@@ -160,7 +160,9 @@ public final class VisionTower {
         List<NDArray> states = new ArrayList<>();
         states.add(hidden);
         for (int i = 0; i < lastState; i++) {
-            hidden = layer(layers.get(i), hidden);
+            Layer layer = layers.get(i);
+            NDArray input = hidden;
+            hidden = Ops.scopedLayer(() -> layer(layer, input), List::of);
             states.add(hidden);
         }
         return states;
