@@ -23,6 +23,7 @@ public final class DecoderLayer {
     private final NDArray gateWeight;
     private final NDArray upWeight;
     private final NDArray downWeight;
+    private final Widening widening;
 
     /**
      * Post-RoPE queries and keys and the values of one layer.
@@ -34,8 +35,9 @@ public final class DecoderLayer {
     public record QueryKeyValue(NDArray query, NDArray key, NDArray value) {
     }
 
-    DecoderLayer(int index, ModelConfig.TextConfig config, Weights weights) {
+    DecoderLayer(int index, ModelConfig.TextConfig config, Weights weights, Widening widening) {
         this.index = index;
+        this.widening = widening;
         this.config = config;
         String p = "language_model.model.layers." + index + ".";
         long d = config.hiddenSize();
@@ -76,9 +78,9 @@ public final class DecoderLayer {
      */
     public QueryKeyValue queryKeyValue(NDArray hidden, Rope rope) {
         NDArray normed = Ops.rmsNorm(hidden, inputNorm, config.rmsNormEps());
-        NDArray query = splitHeads(Ops.linear(normed, queryWeight, queryBias), config.heads());
-        NDArray key = splitHeads(Ops.linear(normed, keyWeight, keyBias), config.keyValueHeads());
-        NDArray value = splitHeads(Ops.linear(normed, valueWeight, valueBias), config.keyValueHeads());
+        NDArray query = splitHeads(widening.linear(normed, queryWeight, queryBias), config.heads());
+        NDArray key = splitHeads(widening.linear(normed, keyWeight, keyBias), config.keyValueHeads());
+        NDArray value = splitHeads(widening.linear(normed, valueWeight, valueBias), config.keyValueHeads());
         return new QueryKeyValue(rope.apply(query), rope.apply(key), value);
     }
 
@@ -103,7 +105,7 @@ public final class DecoderLayer {
     public NDArray outputProjection(NDArray perHead) {
         Shape s = perHead.getShape();
         NDArray merged = perHead.swapAxes(1, 2).reshape(s.get(0), s.get(2), s.get(1) * s.get(3));
-        return Ops.linear(merged, outputWeight, null);
+        return widening.linear(merged, outputWeight, null);
     }
 
     /**
@@ -114,8 +116,8 @@ public final class DecoderLayer {
      */
     public NDArray mlp(NDArray hidden) {
         NDArray normed = Ops.rmsNorm(hidden, postAttentionNorm, config.rmsNormEps());
-        NDArray gate = Ops.activation("silu", Ops.linear(normed, gateWeight, null));
-        return Ops.linear(gate.mul(Ops.linear(normed, upWeight, null)), downWeight, null);
+        NDArray gate = Ops.activation("silu", widening.linear(normed, gateWeight, null));
+        return widening.linear(gate.mul(widening.linear(normed, upWeight, null)), downWeight, null);
     }
 
     private NDArray splitHeads(NDArray x, int heads) {

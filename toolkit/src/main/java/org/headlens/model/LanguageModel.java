@@ -24,8 +24,9 @@ public final class LanguageModel {
         long vocab = config.vocabSize();
         embedding = weights.get("language_model.model.embed_tokens.weight", vocab, d);
         List<DecoderLayer> list = new ArrayList<>();
+        Widening widening = new Widening();
         for (int i = 0; i < config.layers(); i++) {
-            list.add(new DecoderLayer(i, config, weights));
+            list.add(new DecoderLayer(i, config, weights, widening));
         }
         layers = Collections.unmodifiableList(list);
         finalNorm = weights.get("language_model.model.norm.weight", d);

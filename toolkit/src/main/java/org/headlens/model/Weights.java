@@ -108,9 +108,16 @@ public final class Weights implements AutoCloseable {
                 values[i] = (float) (random.nextGaussian() * std);
             }
         }
-        NDArray array = manager.create(values, new Shape(shape));
-        array.setName(name);
-        return array;
+        // copied out of the direct buffer the values pass through, into memory PyTorch owns, so that
+        // random models of real widths do not count against the JVM's direct-memory limit
+        NDArray staged = manager.create(values, new Shape(shape));
+        try {
+            NDArray array = staged.duplicate();
+            array.setName(name);
+            return array;
+        } finally {
+            staged.close();
+        }
     }
 
     /**
@@ -224,6 +231,28 @@ public final class Weights implements AutoCloseable {
     }
 
     /**
+     * Memory of widened copies while computing in {@code stepType}: the largest weight (widened
+     * for its step and freed) plus one kept array per distinct shape of the layers' attention
+     * and MLP matrices ({@link Widening}; the vision tower's are counted too, which errs on the safe side).
+     */
+    private static long widenedBytes(List<SafeTensors> indexes, DataType stepType) {
+        long largest = 0;
+        Map<List<Long>, Long> kept = new java.util.HashMap<>();
+        for (SafeTensors index : indexes) {
+            for (Map.Entry<String, SafeTensors.Entry> named : index.entries().entrySet()) {
+                SafeTensors.Entry entry = named.getValue();
+                long bytes = entry.size() * stepType.getNumOfBytes();
+                largest = Math.max(largest, bytes);
+                String name = named.getKey();
+                if (entry.shape().length == 2 && name.contains("layers.") && (name.contains(".mlp.") || name.contains(".self_attn."))) {
+                    kept.put(Arrays.stream(entry.shape()).boxed().toList(), bytes);
+                }
+            }
+        }
+        return largest + kept.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /**
      * Refuses, before anything is allocated, a checkpoint whose weights do not fit in the memory
      * the machine has available: the alternative is the kernel killing the process part-way, or
      * the machine swapping for hours. Names what it needs, what is available and what would fit.
@@ -233,26 +262,13 @@ public final class Weights implements AutoCloseable {
             return;
         }
         long weights = bytesIn(indexes, type);
-        long widened = 0;
-        if (stepType != type) {
-            for (SafeTensors index : indexes) {
-                for (SafeTensors.Entry entry : index.entries().values()) {
-                    widened = Math.max(widened, entry.size() * stepType.getNumOfBytes());
-                }
-            }
-        }
+        long widened = stepType == type ? 0 : widenedBytes(indexes, stepType);
         long needed = weights + widened + Memory.LOAD_HEADROOM_BYTES;
         if (needed <= available) {
             return;
         }
         String hint;
-        long largest = 0;
-        for (SafeTensors index : indexes) {
-            for (SafeTensors.Entry entry : index.entries().values()) {
-                largest = Math.max(largest, entry.size() * 4);
-            }
-        }
-        long half = bytesIn(indexes, DataType.FLOAT16) + largest + Memory.LOAD_HEADROOM_BYTES;
+        long half = bytesIn(indexes, DataType.FLOAT16) + widenedBytes(indexes, DataType.FLOAT32) + Memory.LOAD_HEADROOM_BYTES;
         if ((type.getNumOfBytes() > 2 || stepType.getNumOfBytes() > 4) && half <= available) {
             hint = "load it with --dtype float16 --compute float32 (weights held in float16, " + Memory.gigabytes(half)
                     + ", each widened exactly to float32 for its step), or in Java LoadOptions.of(FLOAT16, FLOAT32)";
@@ -264,9 +280,9 @@ public final class Weights implements AutoCloseable {
                     + " available; headlens holds every weight in memory and does not stream layers from disk";
         }
         throw new HeadlensException(folder + ": holding its weights in " + type.toString().toLowerCase(java.util.Locale.ROOT)
-                + (widened > 0 ? " and widening them to " + stepType.toString().toLowerCase(java.util.Locale.ROOT) + " one at a time" : "")
+                + (widened > 0 ? " and widening them to " + stepType.toString().toLowerCase(java.util.Locale.ROOT) + " step by step" : "")
                 + " needs " + Memory.gigabytes(needed) + " (" + Memory.gigabytes(weights) + " of weights"
-                + (widened > 0 ? ", " + Memory.gigabytes(widened) + " for the largest widened one" : "") + " and "
+                + (widened > 0 ? ", " + Memory.gigabytes(widened) + " for widened copies" : "") + " and "
                 + Memory.gigabytes(Memory.LOAD_HEADROOM_BYTES) + " to work in), but only " + Memory.gigabytes(available)
                 + " of memory is available (MemAvailable); " + hint);
     }

@@ -1,5 +1,6 @@
 package org.headlens.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.headlens.Fixtures;
 import org.headlens.HeadlensException;
 import org.headlens.forward.ForwardPass;
@@ -71,8 +73,13 @@ class StorageTypeTest {
             assertEquals(DataType.FLOAT32, model.computeType());
             assertEquals(float32Bytes / 2, weightBytes(model), "the weights are held at half the float32 size");
             NDManager owner = model.weights().manager();
-            int held = owner.getManagedArrays().size();
+            int loaded = owner.getManagedArrays().size();
             float[] actual = finalLogits(model, name);
+            // the decoder widens into one kept array per weight shape (Widening), and into nothing else
+            long shapes = model.weights().tensors().entrySet().stream().filter(e -> e.getKey().startsWith("language_model.model.layers.")
+                    && e.getValue().getShape().dimension() == 2).map(e -> e.getValue().getShape()).distinct().count();
+            int held = owner.getManagedArrays().size();
+            assertEquals(loaded + shapes, held, "one widened array per shape of the decoder's matrices");
             double worst = 0;
             double largest = 0;
             for (int i = 0; i < expected.length; i++) {
@@ -84,7 +91,7 @@ class StorageTypeTest {
             for (int i = 0; i < 5; i++) {
                 finalLogits(model, name);
             }
-            assertEquals(held, owner.getManagedArrays().size(), "no widened copy outlives its pass");
+            assertEquals(held, owner.getManagedArrays().size(), "no widened copy outlives its pass, and the kept ones are reused");
             // a pass frees everything at its end anyway; the copies must go after each step, or a
             // 7B pass would hold every weight twice, once widened
             try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
@@ -101,6 +108,27 @@ class StorageTypeTest {
                 }
                 // the scope is still open: only copies freed step by step are gone
                 assertEquals(held, owner.getManagedArrays().size(), "each widened weight is freed right after its step");
+            }
+        }
+    }
+
+    @Test
+    void threadsSharingAWidenedModelGetTheSameLogits(@TempDir Path dir) throws Exception {
+        Path copy = float16Copy("llava-clip-llama", dir.resolve("f16"));
+        try (Lvlm model = Lvlm.load(copy, Lvlm.LoadOptions.of(DataType.FLOAT16, DataType.FLOAT32))) {
+            float[] expected = finalLogits(model, "llava-clip-llama");
+            // a Spark local[n] run shares one model between threads: each must widen into arrays of its own
+            java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                List<java.util.concurrent.Future<float[]>> runs = new java.util.ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    runs.add(threads.submit(() -> finalLogits(model, "llava-clip-llama")));
+                }
+                for (java.util.concurrent.Future<float[]> run : runs) {
+                    assertArrayEquals(expected, run.get());
+                }
+            } finally {
+                threads.shutdownNow();
             }
         }
     }
@@ -129,8 +157,13 @@ class StorageTypeTest {
             var entries = SafeTensors.open(model.resolve("model.safetensors")).entries().values();
             long weights = entries.stream().filter(entry -> Weights.FLOATING_DTYPES.contains(entry.dtype())).mapToLong(SafeTensors.Entry::size).sum();
             long largest = entries.stream().mapToLong(SafeTensors.Entry::size).max().orElseThrow();
-            // float16 weights plus the largest one widened to float32 fit; float32 weights do not
-            long available = Memory.LOAD_HEADROOM_BYTES + weights * 2 + largest * 4;
+            // the arrays kept widened: one per shape of the layers' attention and MLP matrices
+            long kept = entries.stream().filter(entry -> entry.shape().length == 2 && entry.name().contains("layers.")
+                    && (entry.name().contains(".mlp.") || entry.name().contains(".self_attn.")))
+                    .collect(java.util.stream.Collectors.toMap(entry -> java.util.Arrays.toString(entry.shape()), SafeTensors.Entry::size, (a, b) -> a))
+                    .values().stream().mapToLong(Long::longValue).sum();
+            // float16 weights plus the largest one and the kept arrays widened to float32 fit; float32 weights do not
+            long available = Memory.LOAD_HEADROOM_BYTES + weights * 2 + (largest + kept) * 4;
             assertTrue(available < Memory.LOAD_HEADROOM_BYTES + weights * 4);
             System.setProperty(Memory.AVAILABLE_PROPERTY, String.valueOf(available));
             e = assertThrows(HeadlensException.class, () -> Lvlm.load(model));
