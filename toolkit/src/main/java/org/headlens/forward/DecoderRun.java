@@ -104,6 +104,9 @@ final class DecoderRun {
             hidden = Ops.scopedLayer(() -> sharedInput ? sharedLayer(layer, input, rope, offset) : layer(layer, input, rope, offset, produced),
                     () -> keptSoFar(produced));
         }
+        if (pass.logits() == Pass.Logits.NONE) {
+            return new Output(null, recorder, produced);
+        }
         NDArray last = pass.logits() == Pass.Logits.FINAL ? hidden.get(new NDIndex(":, -1:, :")) : hidden;
         NDArray normed = site(Site.finalNorm(), decoder.finalNorm(last));
         NDArray logits = decoder.logits(normed);
@@ -147,6 +150,7 @@ final class DecoderRun {
         NDArray key = site(Site.key(l), qkv.key());
         NDArray value = site(Site.value(l), qkv.value());
         List<Block> current = split(layer.perQueryHead(key), layer.perQueryHead(value));
+        boolean keysValuesOnly = pass.logits() == Pass.Logits.NONE && l == model.config().text().layers() - 1 && pass.capture().isEmpty();
         if (produced != null) {
             // contiguous copies: the caches read them in every later pass, and the layer's full keys and values can be freed with it
             List<Block> copies = new ArrayList<>();
@@ -154,6 +158,9 @@ final class DecoderRun {
                 copies.add(new Block(block.key().duplicate(), block.value().duplicate(), block.start()));
             }
             produced.add(copies);
+        }
+        if (keysValuesOnly) {
+            return hidden; // the last layer of a prefix: nothing reads its output
         }
         List<Block> blocks = new ArrayList<>();
         if (pass.prefix() != null) {

@@ -73,6 +73,10 @@ public final class ForwardPass {
             throw new HeadlensException("an image was given but the prompt has no image placeholder (token id "
                     + model.config().imageTokenIndex() + ")");
         }
+        if (pass.logits() == Pass.Logits.NONE) {
+            throw new HeadlensException("a pass without logits only builds a prefix cache (KeyValueCache.ofPrefix); ask for "
+                    + "Pass.Logits.FINAL or ALL");
+        }
         requireMemory(model, pass, Math.max(edits.rows(), pixelValues == null ? 1 : pixelValues.getShape().get(0)));
         NDManager owner = model.newScope();
         try (NDScope scope = new NDScope(); NDManager work = model.newScope()) {

@@ -42,7 +42,7 @@ public final class KeyValueCache implements AutoCloseable {
             NDArray image = ForwardPass.imageEmbeddings(model, pixelValues.toType(model.computeType(), false), layout.imageGrid(),
                     new ActivationCache.Recorder(Capture.none(), 0));
             NDArray embeddings = ForwardPass.embeddings(model, work, layout, image).get(new NDIndex(":, :{}, :", layout.imageEnd()));
-            Pass prefix = Pass.full(layout).upTo(layout.imageEnd()).keepingKeysValues();
+            Pass prefix = Pass.full(layout).upTo(layout.imageEnd()).keepingKeysValues().logitsAt(Pass.Logits.NONE);
             List<List<DecoderRun.Block>> produced = DecoderRun.run(model, prefix, embeddings, LayerEdits.none()).keysAndValues();
             return new KeyValueCache(owner, layout, keep(produced, owner));
         } catch (RuntimeException e) {

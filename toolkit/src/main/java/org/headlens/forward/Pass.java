@@ -16,7 +16,9 @@ public final class Pass {
         /** At the final position only (all an answer needs; the unembedding is large). */
         FINAL,
         /** At every computed position. */
-        ALL
+        ALL,
+        /** Nowhere: a prefix pass, whose keys and values are all it keeps. */
+        NONE
     }
 
     private final TokenLayout layout;
