@@ -34,7 +34,7 @@ final class AttributeCommand implements Main.Command {
 
     @Override
     public List<Options.Option> options() {
-        List<Options.Option> list = new java.util.ArrayList<>(List.of(Options.MODEL, Options.DTYPE, Options.COMPUTE, Options.OUT, Options.SAMPLES,
+        List<Options.Option> list = new java.util.ArrayList<>(List.of(Options.MODEL, Options.DTYPE, Options.COMPUTE, Options.DEVICE, Options.OUT, Options.SAMPLES,
                 Options.Option.integer("masks", "random masks per sample the fit is made on", 2, 1_000_000).byDefault(DEFAULTS.masks()),
                 Options.Option.integer("held-out", "further masks on which the fit is checked", 2, 1_000_000).byDefault(DEFAULTS.heldOutMasks()),
                 Options.Option.number("alpha", "probability that a mask ablates a head", 0, true, 1, true).byDefault(DEFAULTS.alpha()),

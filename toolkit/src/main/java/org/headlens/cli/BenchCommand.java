@@ -73,7 +73,7 @@ final class BenchCommand implements Main.Command {
     @Override
     public List<Options.Option> options() {
         return List.of(Options.Option.path("model", "DIR", "a model folder of any family to time: load time, peak memory, seconds per mask"),
-                Options.DTYPE, Options.COMPUTE,
+                Options.DTYPE, Options.COMPUTE, Options.DEVICE,
                 Options.Option.choice("slice", "a few layers of a released model's widths, random weights, float32",
                         SLICES.keySet().stream().sorted().toArray(String[]::new)).optional(),
                 Options.Option.integer("slice-layers", "decoder layers of the slice", 1, 80).byDefault(2),

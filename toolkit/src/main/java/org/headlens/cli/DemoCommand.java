@@ -44,7 +44,7 @@ final class DemoCommand implements Main.Command {
         return List.of(Options.OUT.byDefault("out/demo").optional(),
                 Options.Option.integer("samples", "attribute and trace the first N samples", 1, 1_000_000).byDefault(64),
                 Options.Option.integer("masks", "random masks per sample of the head attribution", 2, 1_000_000).byDefault(128),
-                Options.MODEL, Options.DTYPE, Options.COMPUTE, Options.DATA);
+                Options.MODEL, Options.DTYPE, Options.COMPUTE, Options.DEVICE, Options.DATA);
     }
 
     @Override

@@ -19,7 +19,7 @@ final class EvaluateCommand implements Main.Command {
 
     @Override
     public List<Options.Option> options() {
-        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL, Options.DTYPE, Options.COMPUTE));
+        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL, Options.DTYPE, Options.COMPUTE, Options.DEVICE));
         list.addAll(Options.DATA_OPTIONS);
         list.addAll(List.of(Options.SAMPLES, Options.FIRST_TOKEN, Options.PROMPT,
                 Options.Option.path("out", "DIR", "also write samples.csv (per sample: image, expected, the model's answer, its logit and"

@@ -195,6 +195,8 @@ final class Options {
     static final Option COMPUTE = Option.choice("compute", "type of the arithmetic (default the --dtype): --dtype float16 --compute"
             + " float32 widens each float16 weight exactly to float32 for its step only, about 10x faster than float16 arithmetic"
             + " on CPUs at float16's memory", "float32", "float16", "float64");
+    static final Option DEVICE = Option.text("device", "NAME", "where the weights live and the arithmetic runs: cpu (default), gpu or gpu:N"
+            + " (needs a CUDA build of PyTorch; see GPUs in the README)");
     static final Option DATA = Option.path("data", "PATH", "a COCO instances .json, a CSV manifest (image,answer[,mask],labels...), a folder of"
             + " class folders (DIR/<answer>/<image>) or a tiny-shapes folder with labels.csv; default the embedded evaluation split");
     static final Option IMAGES = Option.path("images", "DIR", "COCO: the folder of the pictures; default the folder of the .json file");
@@ -346,7 +348,25 @@ final class Options {
     static org.headlens.model.Lvlm.LoadOptions loadOptions(Options options) {
         ai.djl.ndarray.types.DataType storage = dataType(options.string("dtype", "float32"));
         ai.djl.ndarray.types.DataType compute = options.given("compute") ? dataType(options.string("compute", "float32")) : storage;
-        return org.headlens.model.Lvlm.LoadOptions.of(storage, compute);
+        return new org.headlens.model.Lvlm.LoadOptions(compute, device(options.declares("device") ? options.string("device", "cpu") : "cpu"), storage);
+    }
+
+    /** The device a {@code --device} value names, refused in one line when PyTorch here cannot use it. */
+    static ai.djl.Device device(String name) {
+        if (name.equals("cpu")) {
+            return ai.djl.Device.cpu();
+        }
+        java.util.regex.Matcher gpu = java.util.regex.Pattern.compile("gpu(?::(\\d{1,3}))?").matcher(name);
+        if (!gpu.matches()) {
+            throw new HeadlensException("--device: '" + name + "' is not a device; use cpu, gpu or gpu:N");
+        }
+        int index = gpu.group(1) == null ? 0 : Integer.parseInt(gpu.group(1));
+        int visible = ai.djl.engine.Engine.getEngine("PyTorch").getGpuCount();
+        if (index >= visible) {
+            throw new HeadlensException("--device " + name + ": PyTorch here sees " + visible + " GPU(s)"
+                    + (visible == 0 ? " (the PyTorch build is CPU-only, or no CUDA device is visible); see GPUs in the README" : ""));
+        }
+        return ai.djl.Device.gpu(index);
     }
 
     private static ai.djl.ndarray.types.DataType dataType(String name) {
@@ -360,12 +380,12 @@ final class Options {
         }
     }
 
-    /** @return whether the option was given */
     /** @return whether the command takes the option {@code name} */
     boolean declares(String name) {
         return declared.containsKey(name);
     }
 
+    /** @return whether the option was given */
     boolean given(String name) {
         declared(name, Set.of(Kind.values()));
         return values.containsKey(name);

@@ -35,7 +35,7 @@ final class TraceCommand implements Main.Command {
 
     @Override
     public List<Options.Option> options() {
-        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL, Options.DTYPE, Options.COMPUTE, Options.OUT, Options.SAMPLES,
+        List<Options.Option> list = new ArrayList<>(List.of(Options.MODEL, Options.DTYPE, Options.COMPUTE, Options.DEVICE, Options.OUT, Options.SAMPLES,
                 Options.Option.integer("window", "consecutive layers cut at once (default a quarter of the layers)", 1, 100_000),
                 Options.Option.text("pairs", "LIST", "flows to cut, e.g. question->final,image_object->suffix_text (default the paper's seven)"),
                 Options.Option.number("threshold", "covered fraction from which a patch is object", 0, true, 1, false)

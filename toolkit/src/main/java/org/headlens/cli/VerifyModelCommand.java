@@ -16,7 +16,7 @@ final class VerifyModelCommand implements Main.Command {
     @Override
     public List<Options.Option> options() {
         return List.of(Options.Option.path("model", "DIR", "model folder (Hugging Face layout)").mandatory(),
-                Options.DTYPE, Options.COMPUTE,
+                Options.DTYPE, Options.COMPUTE, Options.DEVICE,
                 Options.Option.path("fixtures", "DIR", "folder with fixtures.safetensors (default the model folder)"),
                 Options.Option.number("tolerance", "largest absolute difference that passes", 0, false, 1e6, false).byDefault(1e-4));
     }

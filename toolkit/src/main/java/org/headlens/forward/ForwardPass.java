@@ -88,7 +88,7 @@ public final class ForwardPass {
             } else if (pass.prefix() != null) {
                 hidden = model.languageModel().embed(work, Arrays.copyOfRange(layout.decoderIds(), pass.from(), pass.length()));
             } else {
-                NDArray image = layout.hasImage() ? imageEmbeddings(model, pixelValues.toType(model.computeType(), false), layout.imageGrid(), vision) : null;
+                NDArray image = layout.hasImage() ? imageEmbeddings(model, model.asInput(pixelValues), layout.imageGrid(), vision) : null;
                 hidden = embeddings(model, work, layout, image);
                 vision.offer(Site.embeddings(), hidden);
                 if (pass.length() < layout.length()) {
@@ -121,7 +121,7 @@ public final class ForwardPass {
     public static NDArray finalLogitsForTraining(Lvlm model, NDManager work, long[] inputIds, NDArray pixelValues) {
         TokenLayout layout = TokenLayout.of(inputIds, model.config());
         requireMemory(model, Pass.full(layout), pixelValues.getShape().get(0));
-        NDArray image = imageEmbeddings(model, pixelValues.toType(model.computeType(), false), layout.imageGrid(),
+        NDArray image = imageEmbeddings(model, model.asInput(pixelValues), layout.imageGrid(),
                 new ActivationCache.Recorder(Capture.none(), 0));
         NDArray logits = DecoderRun.run(model, Pass.full(layout), embeddings(model, work, layout, image), LayerEdits.none()).logits();
         return logits.reshape(pixelValues.getShape().get(0), -1);

@@ -39,7 +39,7 @@ public final class KeyValueCache implements AutoCloseable {
         }
         NDManager owner = model.newScope();
         try (NDScope scope = new NDScope(); NDManager work = model.newScope()) {
-            NDArray image = ForwardPass.imageEmbeddings(model, pixelValues.toType(model.computeType(), false), layout.imageGrid(),
+            NDArray image = ForwardPass.imageEmbeddings(model, model.asInput(pixelValues), layout.imageGrid(),
                     new ActivationCache.Recorder(Capture.none(), 0));
             NDArray embeddings = ForwardPass.embeddings(model, work, layout, image).get(new NDIndex(":, :{}, :", layout.imageEnd()));
             Pass prefix = Pass.full(layout).upTo(layout.imageEnd()).keepingKeysValues().logitsAt(Pass.Logits.NONE);

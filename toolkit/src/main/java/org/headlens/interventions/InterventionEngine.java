@@ -90,7 +90,7 @@ public final class InterventionEngine implements AutoCloseable {
         NDManager manager = model.newScope();
         KeyValueCache clean = null;
         try {
-            NDArray pixels = pixelValues.toType(model.computeType(), true);
+            NDArray pixels = model.asInput(pixelValues).toType(model.computeType(), true);
             pixels.attach(manager);
             clean = KeyValueCache.ofPrefix(model, layout, pixels);
             KeyValueCache other;

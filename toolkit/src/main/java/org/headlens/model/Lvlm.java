@@ -408,6 +408,18 @@ public final class Lvlm implements AutoCloseable {
         return manager.newSubManager();
     }
 
+    /**
+     * An input (pixel values) in the model's compute type and on its device, so that callers may
+     * make inputs with any manager, e.g. on the CPU for a model on a GPU.
+     *
+     * @param values the input
+     * @return it, or a copy where the type or the device differs
+     */
+    public NDArray asInput(NDArray values) {
+        NDArray placed = values.getDevice().equals(manager.getDevice()) ? values : values.toDevice(manager.getDevice(), false);
+        return placed.toType(computeType, false);
+    }
+
     /** @return true if the folder has a tokenizer.json */
     public boolean hasTokenizer() {
         return tokenizer != null;

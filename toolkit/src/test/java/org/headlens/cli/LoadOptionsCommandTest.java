@@ -9,7 +9,7 @@ import java.util.Map;
 import org.headlens.Fixtures;
 import org.junit.jupiter.api.Test;
 
-/** {@code --dtype} and {@code --compute} on every command that loads a model. */
+/** {@code --dtype}, {@code --compute} and {@code --device} on every command that loads a model. */
 class LoadOptionsCommandTest {
     @Test
     void everyCommandThatLoadsAModelTakesDtypeAndCompute() {
@@ -17,7 +17,7 @@ class LoadOptionsCommandTest {
         for (Map.Entry<String, Main.Command> command : Main.commands().entrySet()) {
             List<String> names = command.getValue().options().stream().map(Options.Option::name).toList();
             if (names.contains("model")) {
-                assertTrue(names.contains("dtype") && names.contains("compute"), command.getKey() + " takes " + names);
+                assertTrue(names.contains("dtype") && names.contains("compute") && names.contains("device"), command.getKey() + " takes " + names);
                 checked++;
             }
         }
@@ -34,6 +34,22 @@ class LoadOptionsCommandTest {
         run = VerifyModelCommandTest.run("verify-model", "--model", dir.toString(), "--fixtures", dir.toString(), "--dtype", "float16",
                 "--tolerance", "1");
         assertTrue(run.out().contains(", float16]"), run.out());
+    }
+
+    @Test
+    void aDeviceThisPyTorchCannotUseIsRefusedInOneLine() {
+        Path dir = Fixtures.model("llava-clip-llama");
+        // the CPU build of PyTorch that Maven Central has sees no GPU, whatever the machine has
+        VerifyModelCommandTest.Run run = VerifyModelCommandTest.run("verify-model", "--model", dir.toString(), "--fixtures", dir.toString(),
+                "--device", "gpu:1");
+        assertEquals(2, run.status(), run.out() + run.err());
+        assertTrue(run.err().contains("--device gpu:1: PyTorch here sees 0 GPU(s)"), run.err());
+        assertEquals(1, run.err().strip().lines().count(), run.err());
+        run = VerifyModelCommandTest.run("verify-model", "--model", dir.toString(), "--fixtures", dir.toString(), "--device", "tpu");
+        assertTrue(run.err().contains("--device: 'tpu' is not a device; use cpu, gpu or gpu:N"), run.err());
+        run = VerifyModelCommandTest.run("verify-model", "--model", dir.toString(), "--fixtures", dir.toString(), "--device", "cpu",
+                "--tolerance", "1");
+        assertEquals(0, run.status(), run.out() + run.err());
     }
 
     @Test
