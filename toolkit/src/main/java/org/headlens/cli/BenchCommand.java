@@ -426,7 +426,7 @@ final class BenchCommand implements Main.Command {
         try (InterventionEngine engine = InterventionEngine.prepare(w.model(), w.prompt(), w.pixels(), Baseline.blank())) {
             int chunk = 500;
             long start = System.nanoTime();
-            long startRss = 0;
+            long startMegabytes = 0;
             for (int done = 0; done < total; done += chunk) {
                 List<Intervention> masks = new ArrayList<>();
                 for (int i = 0; i < Math.min(chunk, total - done); i++) {
@@ -434,13 +434,13 @@ final class BenchCommand implements Main.Command {
                 }
                 engine.finalLogits(masks);
                 if (done == 0) {
-                    startRss = Memory.residentBytes() / 1024;
-                    out.printf("memory: resident %d MB after the first %d masks%n", startRss / 1024, masks.size());
+                    startMegabytes = Memory.residentBytes() >> 20;
+                    out.printf("memory: resident %d MB after the first %d masks%n", startMegabytes, masks.size());
                 }
             }
-            long endRss = Memory.residentBytes() / 1024;
-            out.printf("memory: resident %d MB after %d masks (%+d MB), %.1f masks/s%n", endRss / 1024, total,
-                    (endRss - startRss) / 1024, total / ((System.nanoTime() - start) / 1e9));
+            long endMegabytes = Memory.residentBytes() >> 20;
+            out.printf("memory: resident %d MB after %d masks (%+d MB), %.1f masks/s%n", endMegabytes, total,
+                    endMegabytes - startMegabytes, total / ((System.nanoTime() - start) / 1e9));
         }
     }
 
@@ -455,15 +455,15 @@ final class BenchCommand implements Main.Command {
         try (Lvlm model = Lvlm.load(Main.embedded("model"))) {
             HeadAttribution attribution = HeadAttribution.of(model).options(options).progress(null);
             attribution.run(entries.subList(0, 1));
-            long startRss = Memory.residentBytes() / 1024;
+            long startMegabytes = Memory.residentBytes() >> 20;
             long start = System.nanoTime();
             AttributionResult result = attribution.run(entries);
-            long endRss = Memory.residentBytes() / 1024;
+            long endMegabytes = Memory.residentBytes() >> 20;
             int heads = model.config().text().layers() * model.config().text().heads();
             long masks = (long) entries.size() * (options.masks() + options.heldOutMasks() + heads)
                     + (long) result.curves().stream().mapToInt(c -> c.points().size() * 2).sum();
             out.printf("memory: attribution of %d samples, %d masks: resident %d MB at start, %d MB at end (%+d MB), %.1f s%n",
-                    entries.size(), masks, startRss / 1024, endRss / 1024, (endRss - startRss) / 1024, (System.nanoTime() - start) / 1e9);
+                    entries.size(), masks, startMegabytes, endMegabytes, endMegabytes - startMegabytes, (System.nanoTime() - start) / 1e9);
         }
     }
 

@@ -90,7 +90,7 @@ public final class InterventionEngine implements AutoCloseable {
         NDManager manager = model.newScope();
         KeyValueCache clean = null;
         try {
-            NDArray pixels = model.asInput(pixelValues).toType(model.computeType(), true);
+            NDArray pixels = model.asInput(pixelValues).duplicate(); // its own copy: the engine owns it
             pixels.attach(manager);
             clean = KeyValueCache.ofPrefix(model, layout, pixels);
             KeyValueCache other;

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.core.Linear;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -39,11 +38,6 @@ final class Widening {
             return array;
         });
         widened.set(new NDIndex(":"), weight); // an exact conversion in place
-        NDArray b = bias == null ? null : Ops.like(bias, x);
-        try {
-            return b == null ? Linear.linear(x, widened).singletonOrThrow() : Linear.linear(x, widened, b).singletonOrThrow();
-        } finally {
-            Ops.release(b, bias);
-        }
+        return Ops.linear(x, widened, bias);
     }
 }

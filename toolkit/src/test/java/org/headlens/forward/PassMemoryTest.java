@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.headlens.Probes;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,18 +20,8 @@ import org.junit.jupiter.api.Test;
  */
 class PassMemoryTest {
     private static Map<String, Long> probe(int layers) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"), PassMemoryProbe.class.getName(), String.valueOf(layers)));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes());
-        assertEquals(0, process.waitFor(), output);
-        String line = output.lines().filter(l -> l.startsWith("probe: ")).findFirst().orElseThrow(() -> new AssertionError(output));
-        System.out.println(line);
         Map<String, Long> values = new HashMap<>();
-        for (String pair : line.substring("probe: ".length()).split(" ")) {
-            String[] kv = pair.split("=", 2);
-            values.put(kv[0], Long.parseLong(kv[1]));
-        }
+        Probes.run(List.of("-Xmx256m"), PassMemoryProbe.class, String.valueOf(layers)).forEach((key, value) -> values.put(key, Long.parseLong(value)));
         return values;
     }
 

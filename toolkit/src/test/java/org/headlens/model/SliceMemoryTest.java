@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.headlens.Probes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -48,20 +49,7 @@ class SliceMemoryTest {
 
     /** Runs {@link LoadProbe} in a child JVM with small heap and direct-memory limits. */
     private static Map<String, String> probe(String mode, int passes) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-XX:MaxDirectMemorySize=64m", "-cp", System.getProperty("java.class.path"), LoadProbe.class.getName(), folder.toString(),
-                mode, String.valueOf(passes)));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes());
-        assertEquals(0, process.waitFor(), output);
-        String line = output.lines().filter(l -> l.startsWith("probe: ")).findFirst().orElseThrow(() -> new AssertionError(output));
-        System.out.println(mode + ": " + line);
-        Map<String, String> values = new HashMap<>();
-        for (String pair : line.substring("probe: ".length()).split(" ")) {
-            String[] kv = pair.split("=", 2);
-            values.put(kv[0], kv[1]);
-        }
-        return values;
+        return Probes.run(List.of("-Xmx256m", "-XX:MaxDirectMemorySize=64m"), LoadProbe.class, folder.toString(), mode, String.valueOf(passes));
     }
 
     @Test
