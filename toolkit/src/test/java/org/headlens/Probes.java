@@ -11,6 +11,11 @@ import java.util.Map;
 /**
  * Runs a probe's {@code main} in a child JVM on the test class path, for tests that must see a
  * process's own resident memory: the probe prints one line {@code probe: key=value key=value ...}.
+ *
+ * <p>The child runs with a fixed malloc mmap threshold: glibc otherwise raises its threshold after
+ * the first large free and keeps freed blocks for reuse, so whether a step's peak shows its own
+ * allocations would depend on what an earlier step happened to leave behind (a CI machine saw a
+ * 2-layer recompute peak at 10 MB where this one sees 70).
  */
 public final class Probes {
     private Probes() {
@@ -27,7 +32,9 @@ public final class Probes {
         command.addAll(jvmOptions);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), probe.getName()));
         command.addAll(List.of(args));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().put("MALLOC_MMAP_THRESHOLD_", String.valueOf(1 << 20));
+        Process process = builder.start();
         String output = new String(process.getInputStream().readAllBytes());
         assertEquals(0, process.waitFor(), output);
         String line = output.lines().filter(l -> l.startsWith("probe: ")).findFirst().orElseThrow(() -> new AssertionError(output));
