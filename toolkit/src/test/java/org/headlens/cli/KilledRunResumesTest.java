@@ -31,7 +31,7 @@ class KilledRunResumesTest {
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         long deadline = System.nanoTime() + 180_000_000_000L;
         while (jsonFiles(killed.resolve("samples")) < 3 && process.isAlive() && System.nanoTime() < deadline) {
-            Thread.sleep(50);
+            Thread.sleep(10); // a fast machine saves a sample every ~0.1 s: look often enough to kill it part way
         }
         assertTrue(process.isAlive(), "the run is still going when it is killed");
         process.destroyForcibly(); // SIGKILL on Linux and macOS: no shutdown hooks, no finally blocks
