@@ -2,6 +2,7 @@ package org.headlens.data;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -12,13 +13,20 @@ import java.util.stream.Stream;
 import org.headlens.HeadlensException;
 
 /**
- * A folder of class folders, {@code DIR/<answer>/<image>}: the folder name is the expected
- * answer, there are no masks and no other labels. Ids are the images' file names without their
- * extension, prefixed with the class when two classes hold files of the same name.
+ * A folder of class folders, {@code DIR/<answer>/<image>}, read as torchvision's
+ * {@code ImageFolder} reads it: the top folder's name is the expected answer, and images in
+ * folders below it count too ({@code DIR/cat/2019/001.jpg}). Folders whose name starts with a dot
+ * ({@code .ipynb_checkpoints}, which Jupyter leaves) are not read. There are no masks and no other
+ * labels. Ids are the images' file names without their extension; when two files share a name,
+ * every id is the class and the path below it instead ({@code cat-2019-001}).
  */
 final class ClassFolders {
-    /** File name endings read as images; anything else (notes, {@code .DS_Store}) is ignored. */
-    static final Set<String> IMAGE_ENDINGS = Set.of("png", "jpg", "jpeg", "bmp", "gif");
+    /**
+     * File name endings taken as images; anything else (notes, {@code .DS_Store}) is ignored.
+     * WebP, HEIC and AVIF are images Java cannot decode: they are taken so that the image check
+     * names them (or {@code --skip-bad} counts them) instead of their samples silently missing.
+     */
+    static final Set<String> IMAGE_ENDINGS = Set.of("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp", "heic", "heif", "avif");
 
     private ClassFolders() {
     }
@@ -27,7 +35,7 @@ final class ClassFolders {
     static boolean looksLikeClassFolders(Path folder) {
         try {
             for (Path sub : list(folder)) {
-                if (Files.isDirectory(sub) && list(sub).stream().anyMatch(ClassFolders::isImage)) {
+                if (Files.isDirectory(sub) && !hidden(sub) && !images(sub).isEmpty()) {
                     return true;
                 }
             }
@@ -40,7 +48,7 @@ final class ClassFolders {
     static boolean isImage(Path file) {
         String name = file.getFileName().toString();
         int dot = name.lastIndexOf('.');
-        return !name.startsWith(".") && dot > 0 && IMAGE_ENDINGS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT))
+        return !hidden(file) && dot > 0 && IMAGE_ENDINGS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT))
                 && Files.isRegularFile(file);
     }
 
@@ -48,34 +56,50 @@ final class ClassFolders {
         Path root = realPath(folder);
         List<Path[]> found = new ArrayList<>();
         for (Path sub : list(folder)) {
-            if (!Files.isDirectory(sub) || sub.getFileName().toString().startsWith(".")) {
+            if (!Files.isDirectory(sub) || hidden(sub)) {
                 continue;
             }
-            for (Path file : list(sub)) {
-                if (isImage(file)) {
-                    // a link to a file elsewhere would let a dataset read outside itself
-                    if (!realPath(file).startsWith(root)) {
-                        throw new HeadlensException(file + ": points outside the dataset folder " + folder);
-                    }
-                    found.add(new Path[] {sub, file});
+            for (Path file : images(sub)) {
+                // a link to a file elsewhere would let a dataset read outside itself
+                if (!realPath(file).startsWith(root)) {
+                    throw new HeadlensException(file + ": points outside the dataset folder " + folder);
                 }
+                found.add(new Path[] {sub, file});
             }
         }
         if (found.isEmpty()) {
-            throw new HeadlensException(folder + ": holds no class folders with images (DIR/<answer>/<image>.png|jpg|jpeg|bmp|gif)");
+            throw new HeadlensException(folder + ": holds no class folders with images (DIR/<answer>/<image>.png|jpg|jpeg|bmp|gif|tif)");
         }
         Set<String> stems = new HashSet<>();
-        boolean prefix = false;
+        boolean withPath = false;
         for (Path[] f : found) {
-            prefix |= !stems.add(Datasets.stem(f[1].getFileName().toString()).toLowerCase(Locale.ROOT));
+            withPath |= !stems.add(Datasets.stem(f[1].getFileName().toString()).toLowerCase(Locale.ROOT));
         }
         List<Datasets.Row> rows = new ArrayList<>();
         for (Path[] f : found) {
             String answer = f[0].getFileName().toString();
-            String stem = Datasets.stem(f[1].getFileName().toString());
-            rows.add(new Datasets.Row(Sample.of(prefix ? answer + "-" + stem : stem, f[1], answer), f[1].toString()));
+            String below = Datasets.stem(f[0].relativize(f[1]).toString().replace(f[1].getFileSystem().getSeparator(), "-"));
+            String id = withPath ? answer + "-" + below : Datasets.stem(f[1].getFileName().toString());
+            rows.add(new Datasets.Row(Sample.of(id, f[1], answer), f[1].toString()));
         }
         return rows;
+    }
+
+    /** @return the images in a class folder and the folders below it, sorted by path, hidden folders left out */
+    private static List<Path> images(Path classFolder) {
+        List<Path> images = new ArrayList<>();
+        for (Path entry : list(classFolder)) {
+            if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS) && !hidden(entry)) {
+                images.addAll(images(entry));
+            } else if (isImage(entry)) {
+                images.add(entry);
+            }
+        }
+        return images;
+    }
+
+    private static boolean hidden(Path path) {
+        return path.getFileName().toString().startsWith(".");
     }
 
     /** @return the folder's entries sorted by name, so every machine reads the same order */

@@ -2,6 +2,7 @@ package org.headlens.data;
 
 import com.univocity.parsers.common.TextParsingException;
 import com.univocity.parsers.csv.CsvParser;
+import com.univocity.parsers.csv.CsvParserSettings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -9,9 +10,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.headlens.HeadlensException;
@@ -20,45 +23,74 @@ import org.headlens.Messages;
 /**
  * A CSV manifest: columns {@code image} and {@code answer}, optionally {@code mask} (a mask image,
  * white on the object) and {@code id} (else the image's file name without its extension); every other
- * column is a label. Paths are relative to the CSV's folder and may not leave it. Read with the
- * same parser and checks as the shapes dataset's {@code labels.csv}.
+ * column is a label. Fields are separated by commas, semicolons, tabs or bars: the first of these
+ * with which the header names {@code image} and {@code answer} (in any case). Paths are relative to
+ * the CSV's folder and may not leave it. Read with the same parser and checks as the shapes
+ * dataset's {@code labels.csv}.
  */
 final class CsvManifest {
     private CsvManifest() {
     }
 
+    /** Field separators tried in turn: spreadsheets write ';' where ',' is the decimal mark, and .tsv files tabs. */
+    private static final char[] DELIMITERS = {',', ';', '\t', '|'};
+
     /** @return whether the file's header has the manifest's columns */
     static boolean looksLikeManifest(Path file) {
-        List<String> header = header(file);
-        return header.contains("image") && header.contains("answer");
+        return delimiter(file) != 0;
     }
 
-    /** @return the first line's fields, or an empty list when it cannot be read */
-    static List<String> header(Path file) {
-        CsvParser parser = new CsvParser(ShapesDataset.csvSettings());
+    /**
+     * @return the first separator with which the first line names the columns image and answer
+     *         (in any case), or 0 when none does or the file cannot be read
+     */
+    private static char delimiter(Path file) {
+        for (char delimiter : DELIMITERS) {
+            List<String> names = lowerCase(header(file, delimiter));
+            if (names.contains("image") && names.contains("answer")) {
+                return delimiter;
+            }
+        }
+        return 0;
+    }
+
+    private static CsvParser parser(char delimiter) {
+        CsvParserSettings settings = ShapesDataset.csvSettings();
+        settings.getFormat().setDelimiter(delimiter);
+        return new CsvParser(settings);
+    }
+
+    private static String[] header(Path file, char delimiter) {
+        CsvParser parser = parser(delimiter);
         try (InputStream in = Files.newInputStream(file)) {
             parser.beginParsing(in, StandardCharsets.UTF_8);
-            String[] header = parser.parseNext();
-            return header == null ? List.of() : List.of(header);
+            return parser.parseNext();
         } catch (IOException | RuntimeException e) {
-            return List.of();
+            return null;
         } finally {
             parser.stopParsing();
         }
     }
 
+    private static List<String> lowerCase(String[] header) {
+        return header == null ? List.of() : Arrays.stream(header).map(name -> name.toLowerCase(Locale.ROOT)).toList();
+    }
+
     static List<Datasets.Row> read(Path csv) {
         Path root = csv.toAbsolutePath().getParent().normalize();
-        CsvParser parser = new CsvParser(ShapesDataset.csvSettings());
+        char delimiter = delimiter(csv);
+        CsvParser parser = parser(delimiter == 0 ? ',' : delimiter);
         List<Datasets.Row> rows = new ArrayList<>();
         try (InputStream in = Files.newInputStream(csv)) {
             parser.beginParsing(in, StandardCharsets.UTF_8);
             String[] header = parser.parseNext();
-            List<String> names = header == null ? List.of() : List.of(header);
-            if (!names.contains("image") || !names.contains("answer")) {
+            if (delimiter == 0) {
                 throw new HeadlensException(csv + ": first line must be a header with the columns image and answer (optional: id, mask, "
-                        + "labels)" + (header == null ? "" : ", not " + Messages.quote(String.join(",", header))));
+                        + "labels), separated by commas, semicolons, tabs or bars" + (header == null ? "" : ", not "
+                        + Messages.quote(String.join(",", header))));
             }
+            // the method's columns are found in any case ("Image"); labels keep the names as written
+            List<String> names = lowerCase(header);
             Set<String> seen = new HashSet<>();
             for (String name : names) {
                 if (name.isEmpty() || !seen.add(name)) {
@@ -79,7 +111,7 @@ final class CsvManifest {
                 }
                 if (f.length != header.length) {
                     throw new HeadlensException(where + " has " + f.length + " fields but the header has " + header.length
-                            + " (a field with a comma must be quoted)");
+                            + " (a field with a " + (delimiter == '\t' ? "tab" : "'" + delimiter + "'") + " in it must be quoted)");
                 }
                 if (f[image].isEmpty() || f[answer].isEmpty()) {
                     throw new HeadlensException(where + " has an empty " + (f[image].isEmpty() ? "image" : "answer"));
@@ -90,7 +122,7 @@ final class CsvManifest {
                 Map<String, String> labels = new LinkedHashMap<>();
                 for (int c = 0; c < f.length; c++) {
                     if (c != image && c != answer && c != mask && c != id) {
-                        labels.put(names.get(c), f[c]);
+                        labels.put(header[c], f[c]);
                     }
                 }
                 rows.add(new Datasets.Row(new Sample(sampleId, imagePath, f[answer], maskPath == null ? null : ObjectMask.file(maskPath), labels),

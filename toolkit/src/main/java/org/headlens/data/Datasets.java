@@ -13,8 +13,8 @@ import org.headlens.results.ResultFolder;
  * Reads samples from whichever layout a path has:
  * <ul>
  * <li>a COCO instances file ({@code *.json}; pictures in {@link Options#images}, default beside the file);
- * <li>a CSV manifest ({@code *.csv} with columns {@code image}, {@code answer}, optional {@code mask}
- *     and {@code id}, other columns labels; paths relative to the CSV's folder);
+ * <li>a CSV manifest ({@code *.csv} or {@code *.tsv} with columns {@code image}, {@code answer},
+ *     optional {@code mask} and {@code id}, other columns labels; paths relative to the CSV's folder);
  * <li>the tiny-shapes layout (a folder with {@code labels.csv}, or with {@code eval/labels.csv});
  * <li>a folder of class folders ({@code DIR/<answer>/<image>}).
  * </ul>
@@ -127,7 +127,7 @@ public final class Datasets {
         } else if (Files.isRegularFile(path) && name.equals("labels.csv") && !CsvManifest.looksLikeManifest(path)) {
             layout = "shapes";
             rows = shapes(path.toAbsolutePath().getParent());
-        } else if (Files.isRegularFile(path) && name.endsWith(".csv")) {
+        } else if (Files.isRegularFile(path) && (name.endsWith(".csv") || name.endsWith(".tsv"))) {
             // a CSV that is not a manifest is refused by the manifest reader, naming the columns it lacks
             layout = "csv";
             rows = CsvManifest.read(path);
@@ -139,7 +139,7 @@ public final class Datasets {
             rows = ClassFolders.read(path);
         } else {
             throw new HeadlensException(path + ": " + (Files.exists(path) ? "is no dataset headlens reads" : "not found")
-                    + "; give a COCO instances .json, a .csv with columns image and answer, a folder with labels.csv (tiny shapes)"
+                    + "; give a COCO instances .json, a .csv or .tsv with columns image and answer, a folder with labels.csv (tiny shapes)"
                     + " or a folder of class folders (DIR/<answer>/<image>)");
         }
         if (options.images() != null && !layout.equals("coco")) {

@@ -209,6 +209,58 @@ class DatasetsTest {
     }
 
     @Test
+    void csvManifestsSeparatedBySemicolonsTabsOrBarsReadAsWithCommas(@TempDir Path dir) throws Exception {
+        png(dir.resolve("pics/a.png"), 4, 3);
+        png(dir.resolve("pics/b.png"), 4, 3);
+        Path commas = dir.resolve("commas.csv");
+        Files.writeString(commas, "image,answer,style\npics/a.png,cat,\"dark, wet\"\npics/b.png,dog,plain\n");
+        List<Sample> expected = Datasets.read(commas).samples();
+        assertEquals("dark, wet", expected.get(0).label("style"));
+        Map<String, String> files = Map.of("semicolons.csv", "Image;Answer;style\r\npics/a.png;cat;dark, wet\r\npics/b.png;dog;plain\r\n",
+                "tabs.tsv", " IMAGE\tanswer\tstyle\npics/a.png\tcat\tdark, wet\npics/b.png\tdog\tplain\n",
+                "bars.csv", "image|answer|style\npics/a.png|cat|\"dark, wet\"\npics/b.png|dog|plain\n");
+        for (Map.Entry<String, String> file : files.entrySet()) {
+            Path manifest = Files.writeString(dir.resolve(file.getKey()), file.getValue());
+            Datasets.Dataset data = Datasets.read(manifest);
+            assertEquals("csv", data.layout(), file.getKey());
+            assertEquals(expected.stream().map(Sample::id).toList(), data.samples().stream().map(Sample::id).toList(), file.getKey());
+            assertEquals(expected.stream().map(Sample::answer).toList(), data.samples().stream().map(Sample::answer).toList(), file.getKey());
+            assertEquals(expected.stream().map(Sample::image).toList(), data.samples().stream().map(Sample::image).toList(), file.getKey());
+            assertEquals(expected.stream().map(Sample::labels).toList(), data.samples().stream().map(Sample::labels).toList(), file.getKey());
+        }
+        Path mixed = Files.writeString(dir.resolve("mixed.csv"), "image;answer\npics/a.png;cat;extra\n");
+        HeadlensException e = assertThrows(HeadlensException.class, () -> Datasets.read(mixed));
+        assertTrue(e.getMessage().startsWith(mixed + ": line 2 has 3 fields but the header has 2 (a field with a ';' in it must be quoted)"),
+                e.getMessage());
+        Path twice = Files.writeString(dir.resolve("twice.csv"), "image,answer,Image\npics/a.png,cat,pics/b.png\n");
+        e = assertThrows(HeadlensException.class, () -> Datasets.read(twice));
+        assertTrue(e.getMessage().contains("the column \"image\" is named twice"), e.getMessage());
+        Path none = Files.writeString(dir.resolve("none.csv"), "image:answer\npics/a.png:cat\n");
+        e = assertThrows(HeadlensException.class, () -> Datasets.read(none));
+        assertTrue(e.getMessage().startsWith(none + ": first line must be a header with the columns image and answer"), e.getMessage());
+    }
+
+    @Test
+    void classFoldersReadNestedFoldersSkipHiddenOnesAndNameUnreadableFormats(@TempDir Path dir) throws Exception {
+        png(dir.resolve("tree/cat/2019/001.png"), 4, 3);
+        png(dir.resolve("tree/cat/2020/001.png"), 4, 3);
+        png(dir.resolve("tree/cat/.ipynb_checkpoints/001-checkpoint.png"), 4, 3);
+        png(dir.resolve("tree/dog/a/b/002.png"), 4, 3);
+        png(dir.resolve("tree/.trash/003.png"), 4, 3);
+        Datasets.Dataset data = Datasets.read(dir.resolve("tree"));
+        assertEquals(List.of("cat-2019-001", "cat-2020-001", "dog-a-b-002"), data.samples().stream().map(Sample::id).toList());
+        assertEquals(List.of("cat", "cat", "dog"), data.samples().stream().map(Sample::answer).toList());
+
+        Files.write(dir.resolve("tree/dog/004.webp"), new byte[] {'R', 'I', 'F', 'F', 0, 0, 0, 0, 'W', 'E', 'B', 'P'});
+        HeadlensException e = assertThrows(HeadlensException.class, () -> Datasets.read(dir.resolve("tree")));
+        assertTrue(e.getMessage().startsWith(dir.resolve("tree/dog/004.webp") + ": " + dir.resolve("tree/dog/004.webp")
+                + ": not an image format headlens can read"), e.getMessage());
+        Datasets.Dataset skipped = Datasets.read(dir.resolve("tree"), Datasets.Options.defaults().withSkipBad(true));
+        assertEquals(3, skipped.samples().size());
+        assertEquals(1, skipped.bad().size());
+    }
+
+    @Test
     void classFoldersNameTheAnswerAndShapesFoldersStillRead(@TempDir Path dir) throws Exception {
         png(dir.resolve("tree/cat/1.png"), 4, 3);
         png(dir.resolve("tree/cat/2.jpg"), 4, 3);
