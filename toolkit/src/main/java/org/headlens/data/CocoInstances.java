@@ -19,8 +19,8 @@ import org.headlens.model.JsonFiles;
  * A COCO instances file ({@code instances_val2017.json}): the main object of an image is its
  * largest non-crowd instance, kept when it covers at least {@link Datasets.Options#minObjectShare}
  * of the image and is at least {@link Datasets.Options#minObjectRatio} times the area of the next
- * largest non-crowd instance; its category name is the answer and its segmentation the mask.
- * Category ids need not be contiguous. Images without such an object are skipped and counted.
+ * largest non-crowd instance; its category name is the answer and its segmentation the mask (its
+ * box, for files without segmentations). Category ids need not be contiguous. Images without such an object are skipped and counted.
  */
 final class CocoInstances {
     /** instances_train2017.json, the largest file COCO ships, is 450 MB. */
@@ -92,7 +92,7 @@ final class CocoInstances {
                 labels.put("supercategory", supercategories.get(category));
             }
             String annotationWhere = file + ": " + main.get("headlens_where").getAsString();
-            CocoMask mask = CocoMask.of(main.get("segmentation"), (int) width, (int) height, annotationWhere);
+            CocoMask mask = CocoMask.of(segmentationOrBox(main, annotationWhere), (int) width, (int) height, annotationWhere);
             rows.add(new Datasets.Row(new Sample(Datasets.stem(name), imagePath, names.get(category), mask, labels), file + ": " + where));
         }
         return new Read(rows, withoutObject);
@@ -182,6 +182,31 @@ final class CocoInstances {
             throw new HeadlensException(file + ": " + where + " has no " + name + " text");
         }
         return value.getAsString();
+    }
+
+    /**
+     * Detection-only files (boxes, no segmentation) are common; their box is the best object
+     * region they give, so it becomes a one-rectangle polygon.
+     */
+    private static JsonElement segmentationOrBox(JsonObject annotation, String where) {
+        JsonElement segmentation = annotation.get("segmentation");
+        boolean absent = segmentation == null || segmentation.isJsonNull()
+                || segmentation.isJsonArray() && segmentation.getAsJsonArray().isEmpty();
+        if (!absent || !annotation.has("bbox") || !annotation.get("bbox").isJsonArray() || annotation.getAsJsonArray("bbox").size() != 4) {
+            return segmentation;
+        }
+        JsonArray box = annotation.getAsJsonArray("bbox");
+        double x = number(box.get(0), where + ".bbox");
+        double y = number(box.get(1), where + ".bbox");
+        double right = x + number(box.get(2), where + ".bbox");
+        double bottom = y + number(box.get(3), where + ".bbox");
+        JsonArray rectangle = new JsonArray();
+        for (double value : new double[] {x, y, right, y, right, bottom, x, bottom}) {
+            rectangle.add(value);
+        }
+        JsonArray polygons = new JsonArray();
+        polygons.add(rectangle);
+        return polygons;
     }
 
     /**

@@ -129,6 +129,25 @@ class DatasetsTest {
     }
 
     @Test
+    void aDetectionOnlyCocoFileGivesEachObjectItsBoxAsTheMask(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("instances.json");
+        png(dir.resolve("boxes.png"), 8, 6);
+        png(dir.resolve("empty-list.png"), 8, 6);
+        Files.writeString(file, "{\"categories\": [{\"id\": 9, \"name\": \"cat\"}], \"images\": ["
+                + "{\"id\": 1, \"file_name\": \"boxes.png\", \"width\": 8, \"height\": 6},"
+                + "{\"id\": 2, \"file_name\": \"empty-list.png\", \"width\": 8, \"height\": 6}], \"annotations\": ["
+                + "{\"id\": 1, \"image_id\": 1, \"category_id\": 9, \"iscrowd\": 0, \"bbox\": [2, 1, 3, 4]},"
+                + "{\"id\": 2, \"image_id\": 2, \"category_id\": 9, \"iscrowd\": 0, \"bbox\": [0.5, 2, 2, 3], \"segmentation\": []}]}");
+        List<Sample> samples = Datasets.read(file).samples();
+        assertEquals(show(grid("00000000", "00111000", "00111000", "00111000", "00111000", "00000000")), show(samples.get(0).readMask()));
+        // pixel centres inside the box: x from 0.5 to 2.5 holds the centres of columns 0 and 1
+        assertEquals(show(grid("00000000", "00000000", "11000000", "11000000", "11000000", "00000000")), show(samples.get(1).readMask()));
+        Files.writeString(file, Files.readString(file).replace("\"bbox\": [2, 1, 3, 4]", "\"area\": 12"));
+        HeadlensException e = assertThrows(HeadlensException.class, () -> Datasets.read(file));
+        assertTrue(e.getMessage().startsWith(file + ": annotations[0] has no segmentation"), e.getMessage());
+    }
+
+    @Test
     void malformedCocoSegmentationsAreRefusedNamingTheAnnotation(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("instances.json");
         png(dir.resolve("poly.png"), 8, 6);
