@@ -6,6 +6,7 @@ import com.univocity.parsers.csv.CsvParserSettings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,12 +64,25 @@ final class CsvManifest {
     private static String[] header(Path file, char delimiter) {
         CsvParser parser = parser(delimiter);
         try (InputStream in = Files.newInputStream(file)) {
-            parser.beginParsing(in, StandardCharsets.UTF_8);
+            parser.beginParsing(in, charset(file));
             return parser.parseNext();
         } catch (IOException | RuntimeException e) {
             return null;
         } finally {
             parser.stopParsing();
+        }
+    }
+
+    /**
+     * Excel's "Unicode text" is UTF-16 with a byte-order mark; everything else is read as UTF-8
+     * (whose mark the parser skips).
+     */
+    private static Charset charset(Path file) throws IOException {
+        byte[] start = new byte[2];
+        try (InputStream in = Files.newInputStream(file)) {
+            int read = in.readNBytes(start, 0, 2);
+            boolean utf16 = read == 2 && (start[0] == (byte) 0xFE && start[1] == (byte) 0xFF || start[0] == (byte) 0xFF && start[1] == (byte) 0xFE);
+            return utf16 ? StandardCharsets.UTF_16 : StandardCharsets.UTF_8;
         }
     }
 
@@ -82,7 +96,7 @@ final class CsvManifest {
         CsvParser parser = parser(delimiter == 0 ? ',' : delimiter);
         List<Datasets.Row> rows = new ArrayList<>();
         try (InputStream in = Files.newInputStream(csv)) {
-            parser.beginParsing(in, StandardCharsets.UTF_8);
+            parser.beginParsing(in, charset(csv));
             String[] header = parser.parseNext();
             if (delimiter == 0) {
                 throw new HeadlensException(csv + ": first line must be a header with the columns image and answer (optional: id, mask, "

@@ -237,9 +237,11 @@ class DatasetsTest {
         assertEquals("dark, wet", expected.get(0).label("style"));
         Map<String, String> files = Map.of("semicolons.csv", "Image;Answer;style\r\npics/a.png;cat;dark, wet\r\npics/b.png;dog;plain\r\n",
                 "tabs.tsv", " IMAGE\tanswer\tstyle\npics/a.png\tcat\tdark, wet\npics/b.png\tdog\tplain\n",
-                "bars.csv", "image|answer|style\npics/a.png|cat|\"dark, wet\"\npics/b.png|dog|plain\n");
+                "bars.csv", "image|answer|style\npics/a.png|cat|\"dark, wet\"\npics/b.png|dog|plain\n",
+                "excel-unicode-text.txt.tsv", "\uFEFFimage\tanswer\tstyle\r\npics/a.png\tcat\t\"dark, wet\"\r\npics/b.png\tdog\tplain\r\n");
         for (Map.Entry<String, String> file : files.entrySet()) {
-            Path manifest = Files.writeString(dir.resolve(file.getKey()), file.getValue());
+            Path manifest = Files.writeString(dir.resolve(file.getKey()), file.getValue(),
+                    file.getKey().startsWith("excel") ? java.nio.charset.StandardCharsets.UTF_16LE : java.nio.charset.StandardCharsets.UTF_8);
             Datasets.Dataset data = Datasets.read(manifest);
             assertEquals("csv", data.layout(), file.getKey());
             assertEquals(expected.stream().map(Sample::id).toList(), data.samples().stream().map(Sample::id).toList(), file.getKey());
