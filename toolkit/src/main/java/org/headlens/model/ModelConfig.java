@@ -16,6 +16,7 @@ import org.headlens.HeadlensException;
  *
  * @param imageTokenIndex token id of the image placeholder
  * @param projectorActivation activation between the projector's two linear layers
+ * @param projectorBias whether the projector's linear layers have biases ({@code multimodal_projector_bias})
  * @param visionFeatureLayers vision hidden-state indices whose features are used (concatenated)
  * @param visionFeatureSelectStrategy {@code default} (drop the CLS token) or {@code full}
  * @param vision the vision tower's config
@@ -27,6 +28,7 @@ import org.headlens.HeadlensException;
 public record ModelConfig(
         long imageTokenIndex,
         String projectorActivation,
+        boolean projectorBias,
         int[] visionFeatureLayers,
         String visionFeatureSelectStrategy,
         VisionConfig vision,
@@ -189,7 +191,8 @@ public record ModelConfig(
             }
         }
         return new ModelConfig(top.integer("image_token_index", 32000),
-                top.activation("projector_hidden_act", "gelu", Ops.ACTIVATIONS), featureLayers, strategy, vision, text, modelType,
+                top.activation("projector_hidden_act", "gelu", Ops.ACTIVATIONS), top.bool("multimodal_projector_bias", true), featureLayers,
+                strategy, vision, text, modelType,
                 pinpoints);
     }
 
@@ -259,7 +262,7 @@ public record ModelConfig(
             throw v.contradiction("hidden_size " + vision.outputSize() + " (the merger's output) differs from the decoder's hidden_size "
                     + text.hiddenSize());
         }
-        return new ModelConfig(top.integer("image_token_id", 151655), "gelu", new int[] {-1}, "full", vision, text, "qwen2_vl",
+        return new ModelConfig(top.integer("image_token_id", 151655), "gelu", true, new int[] {-1}, "full", vision, text, "qwen2_vl",
                 List.of());
     }
 

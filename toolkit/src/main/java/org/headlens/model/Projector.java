@@ -17,9 +17,10 @@ public final class Projector {
         long out = config.text().hiddenSize();
         activation = config.projectorActivation();
         weight1 = weights.get(PREFIX + "linear_1.weight", out, in);
-        bias1 = weights.get(PREFIX + "linear_1.bias", out);
+        // a checkpoint saved with multimodal_projector_bias false has no bias tensors at all
+        bias1 = config.projectorBias() ? weights.get(PREFIX + "linear_1.bias", out) : null;
         weight2 = weights.get(PREFIX + "linear_2.weight", out, out);
-        bias2 = weights.get(PREFIX + "linear_2.bias", out);
+        bias2 = config.projectorBias() ? weights.get(PREFIX + "linear_2.bias", out) : null;
     }
 
     /**

@@ -159,10 +159,12 @@ public record Release(String name, String hubId, long maxShardBytes) {
         clipParameters(list, vision);
         long in = (long) vision.hiddenSize() * config.visionFeatureLayers().length;
         String p = "multi_modal_projector.";
-        list.add(new Parameter(p + "linear_1.weight", new long[] {text.hiddenSize(), in}));
-        list.add(new Parameter(p + "linear_1.bias", new long[] {text.hiddenSize()}));
-        list.add(new Parameter(p + "linear_2.weight", new long[] {text.hiddenSize(), text.hiddenSize()}));
-        list.add(new Parameter(p + "linear_2.bias", new long[] {text.hiddenSize()}));
+        for (int linear = 1; linear <= 2; linear++) {
+            list.add(new Parameter(p + "linear_" + linear + ".weight", new long[] {text.hiddenSize(), linear == 1 ? in : text.hiddenSize()}));
+            if (config.projectorBias()) {
+                list.add(new Parameter(p + "linear_" + linear + ".bias", new long[] {text.hiddenSize()}));
+            }
+        }
         decoderParameters(list, "language_model.model.", text);
         list.add(new Parameter("language_model.lm_head.weight", new long[] {text.vocabSize(), text.hiddenSize()}));
         return list;

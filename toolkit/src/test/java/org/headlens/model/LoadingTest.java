@@ -66,6 +66,33 @@ class LoadingTest {
     }
 
     @Test
+    void aProjectorSavedWithoutBiasesLoadsWhenTheConfigSaysSo(@TempDir Path dir) throws Exception {
+        List<String> biases = List.of("multi_modal_projector.linear_1.bias", "multi_modal_projector.linear_2.bias");
+        Path zeroed = copyWith(Files.createDirectories(dir.resolve("zeroed")), (manager, tensors) ->
+                biases.forEach(name -> tensors.put(name, tensors.get(name).zerosLike())));
+        Path without = copyWith(Files.createDirectories(dir.resolve("without")), (manager, tensors) -> biases.forEach(tensors::remove));
+        HeadlensException e = assertThrows(HeadlensException.class, () -> Lvlm.load(without).close());
+        assertTrue(e.getMessage().contains("multi_modal_projector.linear_1.bias"), e.getMessage());
+        String config = Files.readString(without.resolve("config.json"));
+        Files.writeString(without.resolve("config.json"), config.replaceFirst("\\{", "{\"multimodal_projector_bias\": false, "));
+        float[] reference;
+        float[] expected;
+        float[] loaded;
+        try (Lvlm model = Lvlm.load(CLIP_LLAMA)) {
+            reference = finalLogits(model);
+        }
+        try (Lvlm model = Lvlm.load(zeroed)) {
+            expected = finalLogits(model);
+        }
+        try (Lvlm model = Lvlm.load(without)) {
+            assertTrue(!model.config().projectorBias());
+            loaded = finalLogits(model);
+        }
+        assertArrayEquals(expected, loaded, "no bias computes as a zero bias");
+        assertTrue(maxDiff(reference, loaded) > 1e-4, "the reference's biases change its logits, so the test sees them gone");
+    }
+
+    @Test
     void shardedCheckpointWithIndexLoadsTheSameModel(@TempDir Path dir) throws Exception {
         copyWith(dir, (manager, tensors) -> {
             Map<String, NDArray> first = new LinkedHashMap<>();
