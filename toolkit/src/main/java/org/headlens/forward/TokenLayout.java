@@ -92,6 +92,11 @@ public record TokenLayout(long[] decoderIds, int imageStart, int imageLength, Po
             throw new HeadlensException("the prompt is " + length + " positions (" + (length - imageTokens) + " text tokens and "
                     + imageTokens + " image tokens), more than the model's text_config.max_position_embeddings of " + limit);
         }
+        int window = config.text().slidingWindow();
+        if (window > 0 && length > window) {
+            throw new HeadlensException("the prompt is " + length + " positions, more than the model's text_config.sliding_window of "
+                    + window + "; headlens attends to every earlier position, which is Mistral's attention only up to that length");
+        }
         if (at.length == 0) {
             return new TokenLayout(inputIds.clone(), inputIds.length, 0);
         }

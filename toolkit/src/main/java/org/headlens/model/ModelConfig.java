@@ -45,7 +45,7 @@ public record ModelConfig(
     /** More image tokens than any vision tower makes (LLaVA-1.5: 577; a 1024-pixel SigLIP: 4096). */
     static final int MAX_IMAGE_TOKENS = 1 << 20;
     /** Decoder types this version of headlens can build. */
-    public static final Set<String> SUPPORTED_TEXT = Set.of("llama", "qwen2");
+    public static final Set<String> SUPPORTED_TEXT = Set.of("llama", "mistral", "qwen2");
 
     /**
      * Vision tower configuration (CLIP or SigLIP).
@@ -102,10 +102,13 @@ public record ModelConfig(
      * @param maxPositions {@code max_position_embeddings}: the longest sequence the model was made for
      * @param mropeSection frequencies per position axis (t, h, w) of multi-axis RoPE (Qwen2-VL's
      *     {@code mrope_section}), or an empty array for ordinary one-axis RoPE
+     * @param slidingWindow Mistral's {@code sliding_window}: a query sees only this many positions
+     *     back, or 0 for none. Prompts no longer than it attend exactly as LLaMA's do, and longer
+     *     ones are refused ({@code forward.TokenLayout})
      */
     public record TextConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize, int layers,
             int heads, int keyValueHeads, int headDim, double rmsNormEps, double ropeTheta, double ropeLinearFactor,
-            boolean attentionBias, boolean tieWordEmbeddings, int maxPositions, List<Integer> mropeSection) {
+            boolean attentionBias, boolean tieWordEmbeddings, int maxPositions, List<Integer> mropeSection, int slidingWindow) {
         /** @return query heads that share one key/value head */
         public int groupSize() {
             return heads / keyValueHeads;
@@ -325,9 +328,11 @@ public record ModelConfig(
                     + "' is not supported; supported: " + SUPPORTED_TEXT);
         }
         boolean qwen = type.equals("qwen2");
+        // Mistral is LLaMA's graph with its own defaults and a sliding attention window
+        boolean mistral = type.equals("mistral");
         int hidden = f.positive("hidden_size", 4096);
         int heads = f.positive("num_attention_heads", 32);
-        int kvHeads = f.positive("num_key_value_heads", qwen ? 32 : heads);
+        int kvHeads = f.positive("num_key_value_heads", qwen ? 32 : mistral ? 8 : heads);
         int headDim = f.positive("head_dim", hidden / heads);
         if (!f.has("head_dim") && hidden % heads != 0) {
             throw f.contradiction("hidden_size " + hidden + " is not a multiple of num_attention_heads " + heads);
@@ -363,7 +368,7 @@ public record ModelConfig(
         return new TextConfig(type,
                 f.positive("vocab_size", qwen ? 151936 : 32000),
                 hidden,
-                f.positive("intermediate_size", qwen ? 22016 : 11008),
+                f.positive("intermediate_size", qwen ? 22016 : mistral ? 14336 : 11008),
                 f.positive("num_hidden_layers", 32),
                 heads, kvHeads, headDim,
                 f.epsilon("rms_norm_eps", 1e-6),
@@ -371,8 +376,10 @@ public record ModelConfig(
                 linearFactor,
                 qwen || f.bool("attention_bias", false),
                 f.bool("tie_word_embeddings", false),
-                f.positive("max_position_embeddings", qwen ? 32768 : 2048),
-                mropeSection);
+                f.positive("max_position_embeddings", qwen ? 32768 : mistral ? 4096 * 32 : 2048),
+                mropeSection,
+                // null turns the window off (Mistral-7B v0.2, which LLaVA-NeXT's Mistral model uses); omitted is 4096
+                mistral && !f.isNull("sliding_window") ? f.positive("sliding_window", 4096) : 0);
     }
 
     /** Three positive counts (t, h, w) that add up to half the head width. */
@@ -410,6 +417,11 @@ public record ModelConfig(
 
         boolean has(String key) {
             return json.has(key) && !json.get(key).isJsonNull();
+        }
+
+        /** @return whether the key is there with the value null, which some configs use for "off" */
+        boolean isNull(String key) {
+            return json.has(key) && json.get(key).isJsonNull();
         }
 
         JsonObject object(String key) {

@@ -1,5 +1,6 @@
 package org.headlens.forward;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -43,6 +44,32 @@ class MaxPositionsTest {
             HeadlensException e = assertThrows(HeadlensException.class, () -> Prompt.of(model, TinyModel.OBJECT_PROMPT));
             assertTrue(e.getMessage().contains("the prompt is " + length + " positions") && e.getMessage().contains("of " + (length - 1)),
                     e.getMessage());
+        }
+    }
+
+    @Test
+    void aMistralDecoderComputesAsLlamaUpToItsSlidingWindowAndRefusesLongerPrompts(@TempDir Path dir) {
+        long[] ids = new long[40];
+        Arrays.fill(ids, 7);
+        float[] llama;
+        try (Lvlm model = Lvlm.load(ModelCopies.TINY); ForwardResult result = ForwardPass.run(model, ids, null)) {
+            llama = result.finalLogits();
+        }
+        for (int window : new int[] {40, 39}) {
+            Path mistral = ModelCopies.withConfig(ModelCopies.TINY, dir.resolve("window" + window),
+                    text -> text.replace("\"model_type\": \"llama\"", "\"model_type\": \"mistral\", \"sliding_window\": " + window));
+            try (Lvlm model = Lvlm.load(mistral)) {
+                assertEquals("mistral", model.config().text().modelType());
+                if (window == ids.length) {
+                    try (ForwardResult result = ForwardPass.run(model, ids, null)) {
+                        assertArrayEquals(llama, result.finalLogits(), "a window as long as the prompt hides nothing");
+                    }
+                } else {
+                    HeadlensException e = assertThrows(HeadlensException.class, () -> ForwardPass.run(model, ids, null));
+                    assertTrue(e.getMessage().startsWith("the prompt is 40 positions, more than the model's text_config.sliding_window of 39"),
+                            e.getMessage());
+                }
+            }
         }
     }
 

@@ -58,14 +58,35 @@ class ModelConfigTest {
     }
 
     @Test
+    void mistralDefaultsMatchTransformers() {
+        ModelConfig.TextConfig mistral = ModelConfig.parse(Path.of("config.json"), JsonParser.parseString(
+                "{\"model_type\":\"llava_next\",\"text_config\":{\"model_type\":\"mistral\"}}").getAsJsonObject()).text();
+        assertEquals(8, mistral.keyValueHeads());
+        assertEquals(14336, mistral.intermediateSize());
+        assertEquals(131072, mistral.maxPositions());
+        assertEquals(4096, mistral.slidingWindow());
+        assertEquals(10000.0, mistral.ropeTheta());
+        assertEquals(1e-6, mistral.rmsNormEps());
+        assertEquals(false, mistral.attentionBias());
+        // llava-v1.6-mistral-7b-hf's text_config: Mistral-7B v0.2, window off
+        ModelConfig.TextConfig v02 = ModelConfig.parse(Path.of("config.json"), JsonParser.parseString("{\"model_type\":\"llava_next\","
+                + "\"text_config\":{\"model_type\":\"mistral\",\"sliding_window\":null,\"rope_theta\":1000000.0}}").getAsJsonObject()).text();
+        assertEquals(0, v02.slidingWindow());
+        assertEquals(1e6, v02.ropeTheta());
+        ModelConfig.TextConfig llama = ModelConfig.parse(Path.of("config.json"), JsonParser.parseString(
+                "{\"model_type\":\"llava\",\"text_config\":{\"sliding_window\":16}}").getAsJsonObject()).text();
+        assertEquals(0, llama.slidingWindow(), "LLaMA has no window, whatever the file says");
+    }
+
+    @Test
     void unknownModelTypeListsWhatIsSupported() {
         JsonObject json = JsonParser.parseString("{\"model_type\":\"blip\"}").getAsJsonObject();
         HeadlensException e = assertThrows(HeadlensException.class, () -> ModelConfig.parse(Path.of("x/config.json"), json));
         assertTrue(e.getMessage().contains("x/config.json") && e.getMessage().contains("llava")
                 && e.getMessage().contains("qwen2") && e.getMessage().contains("siglip_vision_model"), e.getMessage());
-        JsonObject text = JsonParser.parseString("{\"model_type\":\"llava\",\"text_config\":{\"model_type\":\"mistral\"}}").getAsJsonObject();
+        JsonObject text = JsonParser.parseString("{\"model_type\":\"llava\",\"text_config\":{\"model_type\":\"gemma\"}}").getAsJsonObject();
         e = assertThrows(HeadlensException.class, () -> ModelConfig.parse(Path.of("config.json"), text));
-        assertTrue(e.getMessage().contains("mistral") && e.getMessage().contains("llama"), e.getMessage());
+        assertTrue(e.getMessage().contains("gemma") && e.getMessage().contains("llama") && e.getMessage().contains("mistral"), e.getMessage());
     }
 
     @Test
