@@ -19,7 +19,8 @@ import org.headlens.HeadlensException;
  * the tower's size, and preceded by the whole image resized to one tile; every tile goes through
  * the LLaVA tower and projector; the tiles' features are assembled into one map, the padding is
  * cut away ("unpad") and {@code image_newline} ends every row. The image token count follows
- * the image's size; position ids are one row; the role marker is LLaVA's.
+ * the image's size; position ids are one row; the role marker is LLaVA's, or {@code [/INST]} with a
+ * Mistral decoder (the chat template of {@code llava-v1.6-mistral-7b-hf}).
  *
  * <p>The grid of an {@link ImageInput} is the original image's (height, width), as
  * {@code image_sizes}.
@@ -271,6 +272,6 @@ final class LlavaNextFamily implements Family {
 
     @Override
     public String assistantRole() {
-        return "ASSISTANT:";
+        return config.text().modelType().equals("mistral") ? "[/INST]" : "ASSISTANT:";
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -14,8 +15,10 @@ import org.headlens.forward.Prompt;
 import org.headlens.model.ImageInput;
 import org.headlens.model.Images;
 import org.headlens.model.Lvlm;
+import org.headlens.model.ModelCopies;
 import org.headlens.model.SafeTensors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Qwen2-VL against transformers 4.45.1's outputs (fixtures/hf/qwen2-vl) and LLaVA-NeXT against
@@ -37,6 +40,22 @@ class FamilyParityTest {
             for (ReferenceCheck.Row row : rows) {
                 assertTrue(row.passes(ReferenceCheck.TOLERANCE), row.name() + " differs by " + row.maxAbsDiff()
                         + ", allowed " + row.allowed(ReferenceCheck.TOLERANCE));
+            }
+        }
+    }
+
+    @Test
+    void llavaNextWithItsDecoderTypedMistralMatchesTheSameReference(@TempDir Path dir) {
+        // Mistral is LLaMA's graph: the LLaMA reference is Mistral's for the same weights, with the window off
+        Path mistral = ModelCopies.withConfig(Fixtures.model(NEXT), dir.resolve("mistral"),
+                text -> text.replace("\"model_type\": \"llama\"", "\"model_type\": \"mistral\", \"sliding_window\": null"));
+        try (Lvlm model = Lvlm.load(mistral)) {
+            assertEquals("mistral", model.config().text().modelType());
+            assertEquals("[/INST]", model.family().assistantRole(), "llava-v1.6-mistral-7b-hf's chat template");
+            List<ReferenceCheck.Row> rows = ReferenceCheck.compare(model, mistral);
+            assertEquals(29, rows.size());
+            for (ReferenceCheck.Row row : rows) {
+                assertTrue(row.passes(ReferenceCheck.TOLERANCE), row.name() + " differs by " + row.maxAbsDiff());
             }
         }
     }
