@@ -20,7 +20,8 @@ import org.headlens.model.JsonFiles;
  * largest non-crowd instance, kept when it covers at least {@link Datasets.Options#minObjectShare}
  * of the image and is at least {@link Datasets.Options#minObjectRatio} times the area of the next
  * largest non-crowd instance; its category name is the answer and its segmentation the mask (its
- * box, for files without segmentations). Category ids need not be contiguous. Images without such an object are skipped and counted.
+ * box, for files without segmentations). Category ids need not be contiguous. Images without such
+ * an object are skipped and counted.
  */
 final class CocoInstances {
     /** instances_train2017.json, the largest file COCO ships, is 450 MB. */

@@ -30,11 +30,11 @@ import org.headlens.Messages;
  * dataset's {@code labels.csv}.
  */
 final class CsvManifest {
-    private CsvManifest() {
-    }
-
     /** Field separators tried in turn: spreadsheets write ';' where ',' is the decimal mark, and .tsv files tabs. */
     private static final char[] DELIMITERS = {',', ';', '\t', '|'};
+
+    private CsvManifest() {
+    }
 
     /** @return whether the file's header has the manifest's columns */
     static boolean looksLikeManifest(Path file) {
@@ -81,7 +81,8 @@ final class CsvManifest {
         byte[] start = new byte[2];
         try (InputStream in = Files.newInputStream(file)) {
             int read = in.readNBytes(start, 0, 2);
-            boolean utf16 = read == 2 && (start[0] == (byte) 0xFE && start[1] == (byte) 0xFF || start[0] == (byte) 0xFF && start[1] == (byte) 0xFE);
+            boolean utf16 = read == 2
+                    && (start[0] == (byte) 0xFE && start[1] == (byte) 0xFF || start[0] == (byte) 0xFF && start[1] == (byte) 0xFE);
             return utf16 ? StandardCharsets.UTF_16 : StandardCharsets.UTF_8;
         }
     }

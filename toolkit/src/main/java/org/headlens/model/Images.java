@@ -62,7 +62,8 @@ public final class Images {
         try (InputStream in = Files.newInputStream(file); ImageInputStream stream = ImageIO.createImageInputStream(in)) {
             Iterator<ImageReader> readers = stream == null ? null : ImageIO.getImageReaders(stream);
             if (readers == null || !readers.hasNext()) {
-                throw new HeadlensException(file + ": not an image format headlens can read (PNG, JPEG, BMP, GIF, TIFF; convert WebP, HEIC or AVIF to PNG first)");
+                throw new HeadlensException(file + ": not an image format headlens can read (PNG, JPEG, BMP, GIF, TIFF; convert WebP, "
+                        + "HEIC or AVIF to PNG first)");
             }
             ImageReader reader = readers.next();
             try {
