@@ -32,6 +32,8 @@ public final class Lvlm implements AutoCloseable {
     private final ModelConfig config;
     private final NDManager manager;
     private final Weights weights;
+    /** Set by {@link #close()}; volatile because Spark's local threads share one model. */
+    private volatile boolean closed;
     private final DataType computeType;
     private final DataType storageType;
     private final VisionTower visionTower;
@@ -347,6 +349,7 @@ public final class Lvlm implements AutoCloseable {
 
     /** @return what this model's family does differently: image processor, vision side, position ids, chat roles */
     public Family family() {
+        requireOpen();
         return family;
     }
 
@@ -358,7 +361,7 @@ public final class Lvlm implements AutoCloseable {
      * @return pixel values and grid
      */
     public ImageInput preprocess(NDManager manager, java.awt.image.BufferedImage image) {
-        return family.preprocess(manager, image);
+        return family().preprocess(manager, image);
     }
 
     /**
@@ -370,13 +373,14 @@ public final class Lvlm implements AutoCloseable {
      * @return pixel values and grid
      */
     public ImageInput preprocess(NDManager manager, Path file) {
-        if (family instanceof LlavaFamily) {
+        if (family() instanceof LlavaFamily) {
             return new ImageInput(imageProcessor.pixelValues(manager, file), null);
         }
         return family.preprocess(manager, Images.read(file));
     }
 
     private <T> T llavaOnly(T part, String what) {
+        requireOpen();
         if (part == null) {
             throw new HeadlensException(folder + ": a " + config.family() + " model has no LLaVA-1.5 " + what
                     + "; use model.family() and model.preprocess(...)");
@@ -386,6 +390,7 @@ public final class Lvlm implements AutoCloseable {
 
     /** @return the decoder */
     public LanguageModel languageModel() {
+        requireOpen();
         return languageModel;
     }
 
@@ -396,6 +401,7 @@ public final class Lvlm implements AutoCloseable {
 
     /** @return the weights by name */
     public Weights weights() {
+        requireOpen();
         return weights;
     }
 
@@ -405,6 +411,7 @@ public final class Lvlm implements AutoCloseable {
      * @return a sub-manager of the model's manager
      */
     public NDManager newScope() {
+        requireOpen();
         return manager.newSubManager();
     }
 
@@ -416,6 +423,7 @@ public final class Lvlm implements AutoCloseable {
      * @return it, or a copy where the type or the device differs
      */
     public NDArray asInput(NDArray values) {
+        requireOpen();
         NDArray placed = values.getDevice().equals(manager.getDevice()) ? values : values.toDevice(manager.getDevice(), false);
         return placed.toType(computeType, false);
     }
@@ -462,6 +470,7 @@ public final class Lvlm implements AutoCloseable {
     }
 
     private HuggingFaceTokenizer requireTokenizer() {
+        requireOpen();
         if (tokenizer == null) {
             throw new HeadlensException(folder.resolve("tokenizer.json") + ": not found; this model folder has no tokenizer, so pass token ids");
         }
@@ -470,11 +479,23 @@ public final class Lvlm implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         if (tokenizer != null) {
             tokenizer.close();
         }
         weights.close();
         manager.close();
+    }
+
+    /**
+     * A closed model's native arrays are gone; a notebook cell run again after the cell that
+     * closed it would otherwise fail deep in DJL with "Native resource has been released".
+     */
+    private void requireOpen() {
+        if (closed) {
+            throw new HeadlensException(folder + ": this model was closed (by close() or the end of its try block); load it again with "
+                    + "Lvlm.load");
+        }
     }
 
     @Override

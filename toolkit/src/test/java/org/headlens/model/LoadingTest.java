@@ -66,6 +66,20 @@ class LoadingTest {
     }
 
     @Test
+    void aClosedModelIsRefusedByNameInsteadOfFailingInNativeCode() {
+        Lvlm model = Lvlm.load(ModelCopies.TINY);
+        model.close();
+        long[] ids = {1, 5, 6, 7};
+        for (Runnable use : List.<Runnable>of(() -> ForwardPass.run(model, ids, null).close(), () -> model.encode("a circle"),
+                () -> org.headlens.forward.Prompt.of(model, org.headlens.data.TinyModel.OBJECT_PROMPT), model::newScope)) {
+            HeadlensException e = assertThrows(HeadlensException.class, use::run);
+            assertEquals(ModelCopies.TINY + ": this model was closed (by close() or the end of its try block); load it again with Lvlm.load",
+                    e.getMessage());
+        }
+        model.close(); // a second close is harmless, as AutoCloseable asks
+    }
+
+    @Test
     void aProjectorSavedWithoutBiasesLoadsWhenTheConfigSaysSo(@TempDir Path dir) throws Exception {
         List<String> biases = List.of("multi_modal_projector.linear_1.bias", "multi_modal_projector.linear_2.bias");
         Path zeroed = copyWith(Files.createDirectories(dir.resolve("zeroed")), (manager, tensors) ->
