@@ -185,7 +185,7 @@ public final class Datasets {
     /** @return what is wrong with the sample's image or mask file (read from their headers only), or null */
     private static String imageProblem(Sample sample) {
         try {
-            int[] size = Images.size(sample.image());
+            int[] size = Images.inputSize(sample.image());
             // a mask that cannot fit its image would stop a flow run mid-way; say so before it starts
             if (sample.mask() instanceof ObjectMask.MaskFile file) {
                 int[] maskSize = Images.size(file.file());

@@ -399,7 +399,7 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
      * @return pixel values (1, 3, H, W)
      */
     public NDArray pixelValues(NDManager manager, Path file) {
-        int[] size = Images.size(file);
+        int[] size = Images.inputSize(file);
         try {
             plan(size[0], size[1], "image");
         } catch (HeadlensException e) {
@@ -515,18 +515,26 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
         int[][] rgb = new int[3][w * h];
         java.awt.image.Raster raster = image.getRaster();
         // grey and CMYK samples may be wider than 8 bits (16-bit PNG, TIFF)
-        double max = (1L << raster.getSampleModel().getSampleSize(0)) - 1;
+        int bits = raster.getSampleModel().getSampleSize(0);
+        double max = (1L << bits) - 1;
+        if (Images.isDeepGrey(image.getColorModel(), raster.getSampleModel())) {
+            throw new HeadlensException("the image " + Images.DEEP_GREY);
+        }
         boolean grey = image.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY
                 && !(image.getColorModel() instanceof java.awt.image.IndexColorModel);
-        if (grey) {
-            // Java's grey colour space is linear, so getRGB would brighten grey images (16-bit ones
-            // visibly); PIL keeps the stored grey level, scaled to 8 bits
+        // PIL reads 16-bit colour (and grey with alpha) PNGs as their high bytes
+        boolean highByte = bits > 8 && raster.getNumBands() >= 2
+                && image.getColorModel().getColorSpace().getType() != java.awt.color.ColorSpace.TYPE_CMYK;
+        if (grey || highByte) {
+            // Java's grey colour space is linear, so getRGB would brighten grey images; PIL keeps
+            // the stored grey level (1, 2 and 4 bits scaled to 8)
+            int bands = grey ? 1 : 3;
             for (int y = 0; y < h; y++) {
                 for (int x = 0; x < w; x++) {
-                    int value = eightBit(raster.getSample(x, y, 0), max);
-                    rgb[0][y * w + x] = value;
-                    rgb[1][y * w + x] = value;
-                    rgb[2][y * w + x] = value;
+                    for (int c = 0; c < 3; c++) {
+                        int sample = raster.getSample(x, y, Math.min(c, bands - 1));
+                        rgb[c][y * w + x] = highByte ? sample >> (bits - 8) : eightBit(sample, max);
+                    }
                 }
             }
             return rgb;

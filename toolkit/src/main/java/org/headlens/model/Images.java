@@ -55,6 +55,40 @@ public final class Images {
         return open(file, (reader, width, height) -> new int[] {width, height});
     }
 
+    /**
+     * Why a single-band grey image of more than 8 bits (16-bit PNG or TIFF) is not a model input:
+     * PIL opens it as 32-bit integers and {@code convert("RGB")}, which transformers' processors
+     * call, clips those to 0..255 instead of scaling them (Pillow 9.4 turns a mid-grey 16-bit
+     * image white), so any 8-bit reading of it would differ from a Python run.
+     */
+    static final String DEEP_GREY = "is a grey image of more than 8 bits per pixel, which transformers' image processors (PIL's "
+            + "convert(\"RGB\")) clip instead of scaling, mostly to white; save it with 8 bits per pixel first";
+
+    /**
+     * The size of an image the model will see, checked as {@link #size} checks it; a grey image
+     * of more than 8 bits per pixel is refused ({@link #DEEP_GREY}). Masks are read by
+     * {@link #size}, which takes any depth.
+     *
+     * @param file the image
+     * @return width and height
+     * @throws HeadlensException if the file is missing, not an image, too large, or deep grey
+     */
+    public static int[] inputSize(Path file) {
+        return open(file, (reader, width, height) -> {
+            ImageTypeSpecifier type = reader.getRawImageType(0);
+            if (type != null && isDeepGrey(type.getColorModel(), type.getSampleModel())) {
+                throw new HeadlensException(file + ": " + DEEP_GREY);
+            }
+            return new int[] {width, height};
+        });
+    }
+
+    /** @return whether this is one band of grey, wider than 8 bits */
+    static boolean isDeepGrey(java.awt.image.ColorModel colors, SampleModel samples) {
+        return colors.getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY && !(colors instanceof java.awt.image.IndexColorModel)
+                && samples.getNumBands() == 1 && samples.getSampleSize(0) > 8;
+    }
+
     private static <T> T open(Path file, Step<T> step) {
         if (!Files.isRegularFile(file)) {
             throw new HeadlensException(file + ": image file not found");

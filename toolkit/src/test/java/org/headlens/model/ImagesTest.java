@@ -41,17 +41,22 @@ class ImagesTest {
         ImageIO.write(rgb, "png", reference.toFile());
 
         BufferedImage grey = new BufferedImage(64, 64, BufferedImage.TYPE_BYTE_GRAY);
-        BufferedImage grey16 = new BufferedImage(64, 64, BufferedImage.TYPE_USHORT_GRAY);
         BufferedImage rgba = new BufferedImage(64, 64, BufferedImage.TYPE_INT_ARGB);
+        // 16-bit colour: PIL keeps the high byte (120), where scaling would round 30975 * 255 / 65535 up to 121
+        var colour16Model = new java.awt.image.ComponentColorModel(java.awt.color.ColorSpace.getInstance(java.awt.color.ColorSpace.CS_sRGB),
+                false, false, java.awt.Transparency.OPAQUE, java.awt.image.DataBuffer.TYPE_USHORT);
+        BufferedImage rgb16 = new BufferedImage(colour16Model, colour16Model.createCompatibleWritableRaster(64, 64), false, null);
         for (int y = 0; y < 64; y++) {
             for (int x = 0; x < 64; x++) {
                 grey.getRaster().setSample(x, y, 0, 120);
-                grey16.getRaster().setSample(x, y, 0, 120 * 257);
                 rgba.setRGB(x, y, 0x80787878); // half transparent: alpha is dropped, as PIL's convert("RGB") does
+                for (int c = 0; c < 3; c++) {
+                    rgb16.getRaster().setSample(x, y, c, 120 * 256 + 255);
+                }
             }
         }
         float[] expected = pixels(reference);
-        for (var entry : java.util.Map.of("grey.png", grey, "grey16.png", grey16, "rgba.png", rgba).entrySet()) {
+        for (var entry : java.util.Map.of("grey.png", grey, "rgb16.png", rgb16, "rgba.png", rgba).entrySet()) {
             Path file = dir.resolve(entry.getKey());
             ImageIO.write(entry.getValue(), "png", file.toFile());
             float[] actual = pixels(file);
@@ -59,7 +64,7 @@ class ImagesTest {
             for (int i = 0; i < expected.length; i++) {
                 worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
             }
-            assertTrue(worst < 1.5f / 255, entry.getKey() + " differs by " + worst);
+            assertTrue(worst < 0.5f / 255, entry.getKey() + " differs by " + worst * 255 + " levels");
         }
         // a 1x1 image is resized up to the model's input
         BufferedImage dot = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
@@ -68,6 +73,41 @@ class ImagesTest {
         ImageIO.write(dot, "png", tiny.toFile());
         assertEquals(3 * 64 * 64, pixels(tiny).length);
         assertEquals(120 / 255.0, pixels(tiny)[0], 1e-3);
+    }
+
+    /**
+     * PIL opens a 16-bit grey PNG as 32-bit integers and its convert("RGB") clips them, so
+     * transformers sees a mid-grey 16-bit image as white: such an image is refused as a model
+     * input, naming the file, and still read as a mask (white is 65535 there as anywhere).
+     */
+    @Test
+    void sixteenBitGreyIsRefusedAsAnInputAndReadAsAMask(@TempDir Path dir) throws Exception {
+        BufferedImage grey16 = new BufferedImage(64, 64, BufferedImage.TYPE_USHORT_GRAY);
+        grey16.getRaster().setSample(3, 4, 0, 65535);
+        Path file = dir.resolve("grey16.png");
+        ImageIO.write(grey16, "png", file.toFile());
+        String expected = file + ": is a grey image of more than 8 bits per pixel, which transformers' image processors";
+        for (org.junit.jupiter.api.function.Executable use : java.util.List.<org.junit.jupiter.api.function.Executable>of(
+                () -> Images.inputSize(file), () -> pixels(file))) {
+            HeadlensException e = assertThrows(HeadlensException.class, use);
+            assertTrue(e.getMessage().startsWith(expected), e.getMessage());
+        }
+        HeadlensException e = assertThrows(HeadlensException.class, () -> {
+            try (NDManager manager = NDManager.newBaseManager()) {
+                PROCESSOR.pixelValues(manager, grey16);
+            }
+        });
+        assertTrue(e.getMessage().startsWith("the image is a grey image of more than 8 bits"), e.getMessage());
+        assertArrayEquals(new int[] {64, 64}, Images.size(file));
+        boolean[][] mask = org.headlens.data.ObjectMask.file(file).read(file, 64, 64);
+        int set = 0;
+        for (boolean[] row : mask) {
+            for (boolean pixel : row) {
+                set += pixel ? 1 : 0;
+            }
+        }
+        assertTrue(mask[4][3]);
+        assertEquals(1, set);
     }
 
     /** CMYK TIFF and (Adobe, inverted) CMYK JPEG files written by PIL, against PIL's own convert("RGB"). */
