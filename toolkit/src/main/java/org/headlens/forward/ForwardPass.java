@@ -77,7 +77,7 @@ public final class ForwardPass {
             throw new HeadlensException("a pass without logits only builds a prefix cache (KeyValueCache.ofPrefix); ask for "
                     + "Pass.Logits.FINAL or ALL");
         }
-        requireMemory(model, pass, Math.max(edits.rows(), pixelValues == null ? 1 : pixelValues.getShape().get(0)));
+        requireMemory(model, pass, Math.max(edits.rows(), pixelValues == null ? 1 : model.family().images(pixelValues)));
         NDManager owner = model.newScope();
         try (NDScope scope = new NDScope(); NDManager work = model.newScope()) {
             ActivationCache.Recorder vision = new ActivationCache.Recorder(pass.capture(), pass.from());
@@ -120,7 +120,7 @@ public final class ForwardPass {
      */
     public static NDArray finalLogitsForTraining(Lvlm model, NDManager work, long[] inputIds, NDArray pixelValues) {
         TokenLayout layout = TokenLayout.of(inputIds, model.config());
-        requireMemory(model, Pass.full(layout), pixelValues.getShape().get(0));
+        requireMemory(model, Pass.full(layout), model.family().images(pixelValues));
         NDArray image = imageEmbeddings(model, model.asInput(pixelValues), layout.imageGrid(),
                 new ActivationCache.Recorder(Capture.none(), 0));
         NDArray logits = DecoderRun.run(model, Pass.full(layout), embeddings(model, work, layout, image), LayerEdits.none()).logits();
@@ -164,9 +164,9 @@ public final class ForwardPass {
         double vision = 0;
         if (layout.hasImage() && pass.prefix() == null) {
             ModelConfig.VisionConfig tower = config.vision();
-            long[] grid = layout.imageGrid();
-            double tokens = grid == null ? tower.tokens() : Arrays.stream(grid).asDoubleStream().reduce(1, (a, b) -> a * b);
-            vision = batch * (tower.heads() * tokens * tokens * (3 * bytes + 4)
+            long[] sequences = model.family().visionSequences(layout.imageGrid());
+            double tokens = sequences[1];
+            vision = batch * sequences[0] * (tower.heads() * tokens * tokens * (3 * bytes + 4)
                     + tokens * (3.0 * tower.intermediateSize() + 8.0 * tower.hiddenSize()) * bytes
                     * (capture.wantsAny(Site.Kind.VISION_HIDDEN) ? tower.layers() : 1));
         }

@@ -51,6 +51,22 @@ public interface Family {
     int imageTokens(long[] grid);
 
     /**
+     * The vision tower's attention work for one image, so that a pass too large for memory is
+     * refused before it starts: LLaVA-1.5 runs one sequence of patches (and CLS), LLaVA-NeXT one
+     * per tile, Qwen2-VL one over all patches of each frame.
+     *
+     * @param grid an image's grid (null for a fixed-size family)
+     * @return {sequences, positions in each}
+     */
+    long[] visionSequences(long[] grid);
+
+    /**
+     * @param pixels pixel values as {@link #input} takes them
+     * @return how many images they hold
+     */
+    long images(NDArray pixels);
+
+    /**
      * Decoder position ids over the expanded sequence: one row (0, 1, 2, ...) or, for
      * multi-axis rotary embeddings, one row per axis.
      *

@@ -80,6 +80,16 @@ final class LlavaFamily implements Family {
     }
 
     @Override
+    public long[] visionSequences(long[] grid) {
+        return new long[] {1, config.vision().tokens()};
+    }
+
+    @Override
+    public long images(NDArray pixels) {
+        return pixels.getShape().get(0);
+    }
+
+    @Override
     public long[][] positionIds(int length, int imageStart, int imageLength, long[] grid) {
         return new long[][] {LongStream.range(0, length).toArray()};
     }

@@ -222,6 +222,17 @@ final class LlavaNextFamily implements Family {
     }
 
     @Override
+    public long[] visionSequences(long[] grid) {
+        Geometry g = geometry(grid[0], grid[1]);
+        return new long[] {1L + (long) g.tileRows() * g.tileColumns(), config.vision().tokens()};
+    }
+
+    @Override
+    public long images(NDArray pixels) {
+        return pixels.getShape().get(0);
+    }
+
+    @Override
     public long[][] positionIds(int length, int imageStart, int imageLength, long[] grid) {
         return new long[][] {LongStream.range(0, length).toArray()};
     }

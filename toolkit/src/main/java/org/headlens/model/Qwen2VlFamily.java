@@ -181,6 +181,16 @@ final class Qwen2VlFamily implements Family {
     }
 
     @Override
+    public long[] visionSequences(long[] grid) {
+        return new long[] {grid[0], grid[1] * grid[2]};
+    }
+
+    @Override
+    public long images(NDArray pixels) {
+        return 1; // (patches, row length): one image's patches
+    }
+
+    @Override
     public long[][] positionIds(int length, int imageStart, int imageLength, long[] grid) {
         long[][] rows = new long[3][length];
         if (imageLength == 0) {
