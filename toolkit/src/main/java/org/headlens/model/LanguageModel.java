@@ -1,6 +1,8 @@
 package org.headlens.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import java.util.ArrayList;
@@ -10,11 +12,20 @@ import org.headlens.HeadlensException;
 
 /** The decoder: token embedding, decoder layers, final RMSNorm and the language-model head. */
 public final class LanguageModel {
+    /**
+     * Vocabulary rows of the head multiplied at a time. Held in float16 and computed in float32,
+     * the head is widened a block at a time into kept arrays: Qwen2's whole 152064-row head would
+     * be a fresh 2.2 GB array for every batch (70% of a 1-layer slice's fast path). Both storage
+     * types take the same blocks, so their logits stay identical.
+     */
+    static final long HEAD_BLOCK_ROWS = 8192;
+
     private final ModelConfig.TextConfig config;
     private final NDArray embedding;
     private final List<DecoderLayer> layers;
     private final NDArray finalNorm;
-    private final NDArray head;
+    private final List<NDArray> headBlocks;
+    private final Widening widening = new Widening();
     private final ai.djl.ndarray.types.DataType computeType;
 
     LanguageModel(ModelConfig.TextConfig config, Weights weights, ai.djl.ndarray.types.DataType computeType) {
@@ -24,7 +35,6 @@ public final class LanguageModel {
         long vocab = config.vocabSize();
         embedding = weights.get("language_model.model.embed_tokens.weight", vocab, d);
         List<DecoderLayer> list = new ArrayList<>();
-        Widening widening = new Widening();
         for (int i = 0; i < config.layers(); i++) {
             list.add(new DecoderLayer(i, config, weights, widening));
         }
@@ -38,7 +48,13 @@ public final class LanguageModel {
             }
             lmHead = embedding;
         }
-        head = lmHead;
+        List<NDArray> blocks = new ArrayList<>();
+        for (long start = 0; start < vocab && vocab > HEAD_BLOCK_ROWS; start += HEAD_BLOCK_ROWS) {
+            // row blocks of a row-major matrix are contiguous views: no copy
+            blocks.add(lmHead.get(new NDIndex("{}:{}", start, Math.min(vocab, start + HEAD_BLOCK_ROWS))));
+        }
+        // one block is the head itself: a view would stop training (TinyTrainer) from updating it in place
+        headBlocks = blocks.isEmpty() ? List.of(lmHead) : List.copyOf(blocks);
     }
 
     /** @return the decoder configuration */
@@ -93,6 +109,13 @@ public final class LanguageModel {
      * @return logits (..., vocab)
      */
     public NDArray logits(NDArray normed) {
-        return Ops.linear(normed, head, null);
+        if (headBlocks.size() == 1) {
+            return widening.linear(normed, headBlocks.get(0), null);
+        }
+        NDList parts = new NDList(headBlocks.size());
+        for (NDArray block : headBlocks) {
+            parts.add(widening.linear(normed, block, null));
+        }
+        return NDArrays.concat(parts, -1);
     }
 }

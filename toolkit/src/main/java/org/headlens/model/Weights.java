@@ -233,7 +233,8 @@ public final class Weights implements AutoCloseable {
     /**
      * Memory of widened copies while computing in {@code stepType}: the largest weight (widened
      * for its step and freed) plus one kept array per distinct shape of the layers' attention
-     * and MLP matrices ({@link Widening}; the vision tower's are counted too, which errs on the safe side).
+     * and MLP matrices and of the head's row blocks ({@link Widening}; the vision tower's are
+     * counted too, and the embedding's blocks even when it is not the head, which errs on the safe side).
      */
     private static long widenedBytes(List<SafeTensors> indexes, DataType stepType) {
         long largest = 0;
@@ -246,6 +247,14 @@ public final class Weights implements AutoCloseable {
                 String name = named.getKey();
                 if (entry.shape().length == 2 && name.contains("layers.") && (name.contains(".mlp.") || name.contains(".self_attn."))) {
                     kept.put(Arrays.stream(entry.shape()).boxed().toList(), bytes);
+                }
+                if (entry.shape().length == 2 && (name.endsWith("lm_head.weight") || name.endsWith("embed_tokens.weight"))) {
+                    // the head's row blocks (LanguageModel.HEAD_BLOCK_ROWS); a tied head is the embedding
+                    long rows = entry.shape()[0];
+                    long block = LanguageModel.HEAD_BLOCK_ROWS;
+                    for (long height : new long[] {Math.min(rows, block), rows > block ? rows % block : 0}) {
+                        kept.put(List.of(height, entry.shape()[1]), height * entry.shape()[1] * stepType.getNumOfBytes());
+                    }
                 }
             }
         }

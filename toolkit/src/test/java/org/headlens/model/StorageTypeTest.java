@@ -76,10 +76,12 @@ class StorageTypeTest {
             int loaded = owner.getManagedArrays().size();
             float[] actual = finalLogits(model, name);
             // the decoder widens into one kept array per weight shape (Widening), and into nothing else
-            long shapes = model.weights().tensors().entrySet().stream().filter(e -> e.getKey().startsWith("language_model.model.layers.")
-                    && e.getValue().getShape().dimension() == 2).map(e -> e.getValue().getShape()).distinct().count();
+            java.util.Set<ai.djl.ndarray.types.Shape> shapes = model.weights().tensors().entrySet().stream()
+                    .filter(e -> e.getKey().startsWith("language_model.model.layers.") && e.getValue().getShape().dimension() == 2)
+                    .map(e -> e.getValue().getShape()).collect(java.util.stream.Collectors.toSet());
+            shapes.add(new ai.djl.ndarray.types.Shape(model.config().text().vocabSize(), model.config().text().hiddenSize())); // the head, one block
             int held = owner.getManagedArrays().size();
-            assertEquals(loaded + shapes, held, "one widened array per shape of the decoder's matrices");
+            assertEquals(loaded + shapes.size(), held, "one widened array per shape of the decoder's matrices and the head's block");
             double worst = 0;
             double largest = 0;
             for (int i = 0; i < expected.length; i++) {
@@ -109,6 +111,39 @@ class StorageTypeTest {
                 // the scope is still open: only copies freed step by step are gone
                 assertEquals(held, owner.getManagedArrays().size(), "each widened weight is freed right after its step");
             }
+        }
+    }
+
+    @Test
+    void aHeadOfSeveralBlocksGivesTheSameLogitsInBothStorageTypes(@TempDir Path dir) {
+        String name = "llava-clip-llama";
+        float[] original;
+        try (Lvlm model = Lvlm.load(float16Copy(name, dir.resolve("f16")))) {
+            original = finalLogits(model, name);
+        }
+        // 2.5 blocks of vocabulary: the fixture's rows first, then random ones the prompt never uses
+        long vocab = LanguageModel.HEAD_BLOCK_ROWS * 5 / 2;
+        Path wide = ModelCopies.withWeights(Fixtures.model(name), dir.resolve("wide"), (manager, tensors) -> {
+            for (String tensor : List.of("language_model.model.embed_tokens.weight", "language_model.lm_head.weight")) {
+                NDArray rows = tensors.get(tensor);
+                NDArray extra = manager.randomNormal(new ai.djl.ndarray.types.Shape(vocab - rows.getShape().get(0), rows.getShape().get(1)));
+                tensors.put(tensor, rows.concat(extra, 0));
+            }
+            tensors.replaceAll((key, tensor) -> tensor.getDataType().isFloating() ? tensor.toType(DataType.FLOAT16, false) : tensor);
+        });
+        ModelCopies.withConfig(wide, dir.resolve("wide16"), text -> text.replaceFirst("\"vocab_size\": \\d+", "\"vocab_size\": " + vocab));
+        Path folder = dir.resolve("wide16");
+        float[] float32;
+        try (Lvlm model = Lvlm.load(folder)) {
+            float32 = finalLogits(model, name);
+        }
+        try (Lvlm model = Lvlm.load(folder, Lvlm.LoadOptions.of(DataType.FLOAT16, DataType.FLOAT32))) {
+            assertArrayEquals(float32, finalLogits(model, name), "the same blocks in both storage types");
+        }
+        assertEquals(vocab, float32.length);
+        // the added rows leave the fixture's own logits as they were, block boundaries or not
+        for (int i = 0; i < original.length; i++) {
+            assertEquals(original[i], float32[i], 1e-5 * Math.max(1, Math.abs(original[i])), "logit " + i);
         }
     }
 
