@@ -85,8 +85,8 @@ public final class Images {
 
     /** @return whether this is one band of grey, wider than 8 bits */
     static boolean isDeepGrey(java.awt.image.ColorModel colors, SampleModel samples) {
-        return colors.getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY && !(colors instanceof java.awt.image.IndexColorModel)
-                && samples.getNumBands() == 1 && samples.getSampleSize(0) > 8;
+        return colors.getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY
+                && !(colors instanceof java.awt.image.IndexColorModel) && samples.getNumBands() == 1 && samples.getSampleSize(0) > 8;
     }
 
     private static <T> T open(Path file, Step<T> step) {
