@@ -231,10 +231,12 @@ public final class Weights implements AutoCloseable {
     }
 
     /**
-     * Memory of widened copies while computing in {@code stepType}: the largest weight (widened
-     * for its step and freed) plus one kept array per distinct shape of the layers' attention
-     * and MLP matrices and of the head's row blocks ({@link Widening}; the vision tower's are
-     * counted too, and the embedding's blocks even when it is not the head, which errs on the safe side).
+     * Memory of widened copies while computing in {@code stepType}: the largest weight widened
+     * afresh for its step and freed (vision tower, projector), plus one kept array per distinct
+     * shape of the layers' attention and MLP matrices and of the head's row blocks
+     * ({@link Widening}; a CLIP tower's layers are counted as kept too, and the embedding's blocks
+     * even when it is not the head, which errs on the safe side). The embedding itself is widened
+     * only in the rows a prompt looks up.
      */
     private static long widenedBytes(List<SafeTensors> indexes, DataType stepType) {
         long largest = 0;
@@ -243,12 +245,17 @@ public final class Weights implements AutoCloseable {
             for (Map.Entry<String, SafeTensors.Entry> named : index.entries().entrySet()) {
                 SafeTensors.Entry entry = named.getValue();
                 long bytes = entry.size() * stepType.getNumOfBytes();
-                largest = Math.max(largest, bytes);
                 String name = named.getKey();
-                if (entry.shape().length == 2 && name.contains("layers.") && (name.contains(".mlp.") || name.contains(".self_attn."))) {
+                boolean layerMatrix = entry.shape().length == 2 && name.contains("layers.")
+                        && (name.contains(".mlp.") || name.contains(".self_attn."));
+                boolean vocabulary = entry.shape().length == 2 && (name.endsWith("lm_head.weight") || name.endsWith("embed_tokens.weight"));
+                if (!layerMatrix && !vocabulary) {
+                    largest = Math.max(largest, bytes); // widened afresh for its step (vision tower, projector)
+                }
+                if (layerMatrix) {
                     kept.put(Arrays.stream(entry.shape()).boxed().toList(), bytes);
                 }
-                if (entry.shape().length == 2 && (name.endsWith("lm_head.weight") || name.endsWith("embed_tokens.weight"))) {
+                if (vocabulary) {
                     // the head's row blocks (LanguageModel.HEAD_BLOCK_ROWS); a tied head is the embedding
                     long rows = entry.shape()[0];
                     long block = LanguageModel.HEAD_BLOCK_ROWS;
