@@ -115,8 +115,7 @@ final class BenchCommand implements Main.Command {
                             model.storageType(), model.computeType(), load, Memory.peakResidentBytes() / 1e9);
                     summary = measure(folderWorkload(model, folder, textTokens, manager), fastMasks, table, out, options.flag("profile"));
                 }
-                matmulPeak(manager, out);
-                printTable(table, out);
+                printTable(table, manager, out);
             } else if (options.given("slice")) {
                 String name = options.string("slice", null);
                 int layers = options.integer("slice-layers", 2);
@@ -131,8 +130,7 @@ final class BenchCommand implements Main.Command {
                             model, Prompt.ofIds(model, syntheticIds(config, textTokens)), manager.randomNormal(new Shape(1, 3, 336, 336)));
                     summary = measure(w, fastMasks, table, out, options.flag("profile"));
                 }
-                matmulPeak(manager, out);
-                printTable(table, out);
+                printTable(table, manager, out);
             } else {
                 Path small = defaultModel();
                 try (Lvlm model = Lvlm.load(small)) {
@@ -150,8 +148,7 @@ final class BenchCommand implements Main.Command {
                     Workload b = new Workload("llava-1.5-shaped (576 image + 24 text tokens, hidden 512, 8x8 heads)",
                             model, Prompt.ofIds(model, ids), pixels);
                     summary = measure(b, fastMasks, table, out, options.flag("profile"));
-                    matmulPeak(manager, out);
-                    printTable(table, out);
+                    printTable(table, manager, out);
                     memory(b, options.integer("memory-masks", 10_000), out);
                 }
                 if (Files.isDirectory(Main.embedded("model")) && Files.isDirectory(Main.embedded("eval"))) {
@@ -407,7 +404,9 @@ final class BenchCommand implements Main.Command {
         return name.length() <= 44 ? name : name.substring(0, 41) + "...";
     }
 
-    private void printTable(List<String[]> rows, PrintStream out) {
+    /** Prints the rows, their shares of the peak taken against the faster of the run's first and a last measurement. */
+    private void printTable(List<String[]> rows, NDManager manager, PrintStream out) {
+        matmulPeak(manager, out);
         String format = "%-44s  %-40s  %6s  %8s  %9s  %8s  %8s  %6s  %7s%n";
         out.printf(format, "model", "method", "masks", "seconds", "s/mask", "masks/s", "GFLOP/s", "peak", "rss GB");
         for (String[] r : rows) {

@@ -90,7 +90,9 @@ public final class InterventionEngine implements AutoCloseable {
         NDManager manager = model.newScope();
         KeyValueCache clean = null;
         try {
-            NDArray pixels = model.asInput(pixelValues).duplicate(); // its own copy: the engine owns it
+            NDArray placed = model.asInput(pixelValues);
+            // its own copy, which the engine owns: asInput already made one where the type or device differs
+            NDArray pixels = placed == pixelValues ? placed.duplicate() : placed;
             pixels.attach(manager);
             clean = KeyValueCache.ofPrefix(model, layout, pixels);
             KeyValueCache other;

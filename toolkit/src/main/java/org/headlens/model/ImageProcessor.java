@@ -405,7 +405,7 @@ public record ImageProcessor(int shortestEdge, int height, int width, int resamp
         } catch (HeadlensException e) {
             throw new HeadlensException(file + ": " + e.getMessage(), e);
         }
-        return pixelValues(manager, Images.read(file));
+        return pixelValues(manager, Images.read(file)); // its depth was checked with its size
     }
 
     /**

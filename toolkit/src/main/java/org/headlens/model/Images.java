@@ -75,12 +75,30 @@ public final class Images {
      */
     public static int[] inputSize(Path file) {
         return open(file, (reader, width, height) -> {
-            ImageTypeSpecifier type = reader.getRawImageType(0);
-            if (type != null && isDeepGrey(type.getColorModel(), type.getSampleModel())) {
-                throw new HeadlensException(file + ": " + DEEP_GREY);
-            }
+            requireInputDepth(file, reader);
             return new int[] {width, height};
         });
+    }
+
+    /**
+     * Decodes an image the model will see, checked as {@link #inputSize} checks it.
+     *
+     * @param file the image
+     * @return the decoded image
+     * @throws HeadlensException if the file is missing, not an image, corrupt, too large, or deep grey
+     */
+    public static BufferedImage readInput(Path file) {
+        return open(file, (reader, width, height) -> {
+            requireInputDepth(file, reader);
+            return reader.read(0);
+        });
+    }
+
+    private static void requireInputDepth(Path file, ImageReader reader) throws IOException {
+        ImageTypeSpecifier type = reader.getRawImageType(0);
+        if (type != null && isDeepGrey(type.getColorModel(), type.getSampleModel())) {
+            throw new HeadlensException(file + ": " + DEEP_GREY);
+        }
     }
 
     /** @return whether this is one band of grey, wider than 8 bits */

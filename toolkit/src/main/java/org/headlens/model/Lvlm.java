@@ -376,8 +376,7 @@ public final class Lvlm implements AutoCloseable {
         if (family() instanceof LlavaFamily) {
             return new ImageInput(imageProcessor.pixelValues(manager, file), null);
         }
-        Images.inputSize(file); // a deep grey image is refused naming the file
-        return family.preprocess(manager, Images.read(file));
+        return family.preprocess(manager, Images.readInput(file));
     }
 
     private <T> T llavaOnly(T part, String what) {

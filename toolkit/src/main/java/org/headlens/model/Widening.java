@@ -10,11 +10,12 @@ import java.util.Map;
 /**
  * The decoder's products (its layers' and the head's row blocks) with weights held narrower than
  * the arithmetic (float16 held, float32 computed): each weight is widened into an array kept from
- * one step to the next instead of a new one. Widening into an existing array is about 7x faster (a new one is fresh memory the
- * kernel must map and zero), and the fast path widens every decoder weight once per batch: at
- * LLaVA-1.5-7B's widths fresh copies cost 40% of a 264-row batch. One array per weight shape (a
- * LLaMA-7B layer has three: 0.42 GB in float32) and per thread, since threads may share a model
- * (a Spark {@code local[n]} run); the arrays belong to the model and go when it is closed.
+ * one step to the next instead of a new one. Widening into an existing array is about 7x faster
+ * (a new one is fresh memory the kernel must map and zero), and the fast path widens every decoder
+ * weight once per batch: at LLaVA-1.5-7B's widths fresh copies cost 40% of a 264-row batch. One
+ * array per weight shape (a LLaMA-7B layer has three: 0.42 GB in float32) and per thread, since
+ * threads may share a model (a Spark {@code local[n]} run); the arrays belong to the model and go
+ * when it is closed.
  */
 final class Widening {
     private final ThreadLocal<Map<Shape, NDArray>> arrays = ThreadLocal.withInitial(HashMap::new);

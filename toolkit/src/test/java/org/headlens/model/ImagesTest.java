@@ -92,6 +92,11 @@ class ImagesTest {
             HeadlensException e = assertThrows(HeadlensException.class, use);
             assertTrue(e.getMessage().startsWith(expected), e.getMessage());
         }
+        // the other families read the file through Lvlm.preprocess
+        try (Lvlm qwen = Lvlm.load(org.headlens.Fixtures.model("qwen2-vl")); NDManager manager = qwen.newScope()) {
+            HeadlensException e = assertThrows(HeadlensException.class, () -> qwen.preprocess(manager, file));
+            assertTrue(e.getMessage().startsWith(expected), e.getMessage());
+        }
         HeadlensException e = assertThrows(HeadlensException.class, () -> {
             try (NDManager manager = NDManager.newBaseManager()) {
                 PROCESSOR.pixelValues(manager, grey16);
